@@ -1,0 +1,16 @@
+# The two commands of the README. Each sets up .venv first (scripts/setup.sh, idempotent).
+CORES ?= all
+
+.PHONY: run test setup clean
+
+setup:
+	bash scripts/setup.sh
+
+run: setup  ## the full default workflow on generated data, ending in results/report/index.html
+	.venv/bin/snakemake --cores $(CORES)
+
+test: setup  ## the test suite (fast, offline)
+	.venv/bin/python -m pytest
+
+clean:
+	rm -rf results .snakemake

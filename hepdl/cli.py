@@ -1,0 +1,79 @@
+"""The ``hepdl`` command line: one subcommand per stage, each a thin call of a package function.
+
+Each subcommand lives in the module that does the work; that module provides
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
+subcommand runs, so ``hepdl --help`` stays fast.
+
+Errors a user can cause (:class:`hepdl.errors.HepdlError`) print one line, ``hepdl: error: ...``,
+and exit with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from hepdl import __version__
+from hepdl.errors import HepdlError
+from hepdl.progress import setup_logging
+
+#: subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("hepdl.generate", "generate jets with Pythia 8 + FastJet into a canonical ROOT file"),
+    "images": ("hepdl.image_store", "build jet images from jets files (ROOT/HDF5) into an images file"),
+    "train": ("hepdl.train", "train an autoencoder on the train split of images files"),
+    "score": ("hepdl.score", "score the test split of images files with a trained model"),
+    "export": ("hepdl.export", "export a trained model (ONNX)"),
+    "evaluate": ("hepdl.evaluate", "tagging metrics (ROC, AUC, rejection) and baselines from scores"),
+    "report": ("hepdl.report", "build the HTML report from metrics, scores and histories"),
+    "check-config": ("hepdl.config_cli", "validate a config file and print it with defaults filled"),
+}
+
+
+def build_parser(load_modules: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hepdl", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hepdl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module_name)
+        if load_modules:
+            importlib.import_module(module_name).add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Import only the module of the subcommand asked for (torch etc. are slow to import).
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(load_modules=False)
+    if command in SUBCOMMANDS:
+        parser = argparse.ArgumentParser(prog="hepdl")
+        parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+        sub = parser.add_subparsers(dest="command", required=True)
+        module_name, help_text = SUBCOMMANDS[command]
+        sub_parser = sub.add_parser(command, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module_name)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub_parser)
+    args = parser.parse_args(argv)
+    setup_logging(debug=args.debug)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except HepdlError as err:
+        if args.debug:
+            raise
+        logging.getLogger("hepdl").debug("error", exc_info=True)
+        print(f"hepdl: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hepdl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
