@@ -1,7 +1,7 @@
 """Deterministic train / validation / test assignment of jets.
 
-A jet's split depends only on the name of the file it came from (without directories) and its
-entry number in that file: a 64-bit mixing hash of both, mapped to [0, 1), is compared with the
+A jet's split depends only on the name of the file it came from (without directories), its
+entry number in that file and its index among the jets of that entry: a 64-bit mixing hash of these, mapped to [0, 1), is compared with the
 cumulative fractions. No random state is involved, so the same jet lands in the same split in
 every run, on every machine, whatever the chunking or the order of the files.
 """
@@ -28,10 +28,13 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def assign_split(source_file: str, entry: np.ndarray, train: float, validation: float, test: float) -> np.ndarray:
-    """Split codes (0 train, 1 validation, 2 test) of jets ``entry`` (int array, shape (n,)) of a file.
+def assign_split(source_file: str, entry: np.ndarray, train: float, validation: float, test: float,
+                 jet: np.ndarray | None = None) -> np.ndarray:
+    """Split codes (0 train, 1 validation, 2 test) of jets of one source file.
 
-    Fractions must sum to one. Returns uint8 array of shape (n,).
+    ``entry``: entry (event) numbers in the file, int array of shape (n,); ``jet``: index of the
+    jet within its entry, shape (n,), or None for one jet per entry. Fractions must sum to one.
+    Returns a uint8 array of shape (n,).
     """
     total = train + validation + test
     if abs(total - 1.0) > 1e-9:
@@ -39,6 +42,8 @@ def assign_split(source_file: str, entry: np.ndarray, train: float, validation: 
     salt = int.from_bytes(hashlib.sha256(Path(source_file).name.encode()).digest()[:8], "little")
     with np.errstate(over="ignore"):
         mixed = _splitmix64(np.asarray(entry, dtype=np.uint64) ^ np.uint64(salt))
+        if jet is not None:
+            mixed = _splitmix64(mixed ^ np.asarray(jet, dtype=np.uint64))
     u = (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
     codes = np.full(u.shape, TEST, dtype=np.uint8)
     codes[u < train + validation] = VALIDATION
