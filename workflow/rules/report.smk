@@ -1,0 +1,31 @@
+rule report:
+    input:
+        metrics=all_metrics(),
+        scores=[
+            f"results/scores/{name}/{variant}/{role}.h5"
+            for name, variant in experiment_variants()
+            for role in ("background", "signal")
+        ],
+        histories=[f"results/models/{name}/{variant}/history.csv" for name, variant in experiment_variants()],
+    output:
+        html="results/report/index.html",
+        plots=report(
+            directory("results/report/plots"),
+            patterns=["{name}.png"],
+            category="Plots",
+            caption="../report/plots.rst",
+        ),
+    log:
+        "results/logs/report.log",
+    params:
+        config=RESOLVED_CONFIG,
+        version=VERSION,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/hepdl.yaml"
+    shell:
+        "hepdl report --config {params.config} --metrics {input.metrics} --scores {input.scores}"
+        " --histories {input.histories} --output {output.html} 2> {log}"
