@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -54,6 +55,9 @@ def provenance(config: dict[str, Any] | None = None, seed: int | None = None, **
         "versions": package_versions(),
         "host": platform.node(),
     }
+    if os.environ.get("SLURM_JOB_ID"):
+        # proof of where a job ran when the workflow uses the SLURM executor
+        record["slurm_job_id"] = os.environ["SLURM_JOB_ID"]
     if seed is not None:
         record["seed"] = int(seed)
     if config is not None:

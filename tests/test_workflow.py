@@ -1,0 +1,139 @@
+"""The Snakemake workflow end to end: dry run of the default config, the tiny `.test` config run
+locally, and the same on a real SLURM cluster (when one is up: `.ci/run` starts one).
+
+The local and SLURM runs must give identical metrics and scores (deterministic on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # the `hepdl` of this environment
+    return env
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    cmd = [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout, check=False)
+
+
+def _workdir(tmp: Path, config_dir: Path) -> Path:
+    shutil.copytree(config_dir, tmp / "config")
+    return tmp
+
+
+def _assert_ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+
+
+def test_default_config_dry_run(tmp_path):
+    workdir = _workdir(tmp_path, ROOT / "config")
+    result = snakemake(workdir, "--dry-run", "--cores", "2")
+    _assert_ok(result)
+    out = result.stdout + result.stderr
+    for rule in ("generate", "images", "train", "score", "evaluate", "baselines", "report"):
+        assert f"rule {rule}:" in out or f"\n{rule} " in out
+
+
+def test_bad_config_key_stops_with_one_message(tmp_path):
+    workdir = _workdir(tmp_path, ROOT / ".test" / "config")
+    config = workdir / "config" / "config.yaml"
+    config.write_text(config.read_text() + "\ntraning: {}\n")
+    result = snakemake(workdir, "--dry-run", "--cores", "1")
+    assert result.returncode != 0
+    assert "traning" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory) -> Path:
+    workdir = _workdir(tmp_path_factory.mktemp("local"), ROOT / ".test" / "config")
+    _assert_ok(snakemake(workdir, "--cores", "2"))
+    return workdir
+
+
+def _metrics_rows(workdir: Path) -> dict[tuple[str, str], dict]:
+    rows = json.loads((workdir / "results" / "metrics.json").read_text())
+    if isinstance(rows, dict):
+        rows = rows["rows"]
+    return {(row["experiment"], row["variant"]): row for row in rows}
+
+
+@pytest.mark.workflow
+def test_tiny_workflow_runs_locally(local_run):
+    report = local_run / "results" / "report" / "index.html"
+    assert report.is_file() and report.stat().st_size > 1000
+    rows = _metrics_rows(local_run)
+    expected = {("top_vs_qcd", "plain"), ("top_vs_qcd", "smeared"), ("qcd_vs_top", "plain")}
+    expected |= {(e, f"baseline_{b}") for e in ("top_vs_qcd", "qcd_vs_top") for b in ("mass", "nconst", "tau32")}
+    assert expected <= set(rows)
+    for row in rows.values():
+        assert 0.0 <= row["auc_low"] <= row["auc"] <= row["auc_high"] <= 1.0
+        assert row["n_background"] > 0 and row["n_signal"] > 0
+    # every heavy rule left a benchmark file
+    for stage in ("generate", "images", "train", "score"):
+        assert list((local_run / "results" / "benchmarks" / stage).glob("*.tsv"))
+
+
+@pytest.mark.workflow
+def test_snakemake_report_zip(local_run):
+    result = snakemake(local_run, "--cores", "1", "--report", str(local_run / "report.zip"))
+    _assert_ok(result)
+    assert (local_run / "report.zip").stat().st_size > 10_000
+
+
+def _slurm_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    probe = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, check=False)
+    return probe.returncode == 0 and any(s in probe.stdout for s in ("idle", "mixed", "allocated"))
+
+
+@pytest.mark.slurm
+@pytest.mark.workflow
+def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
+    if not _slurm_up():
+        if os.environ.get("HEPDL_REQUIRE_SLURM") == "1":
+            pytest.fail("HEPDL_REQUIRE_SLURM=1 but no SLURM cluster answers `sinfo`")
+        pytest.skip("no SLURM cluster here (.ci/run starts one: scripts/slurm-one-node.sh up)")
+    workdir = _workdir(tmp_path, ROOT / ".test" / "config")
+    result = snakemake(
+        workdir, "--executor", "slurm", "--jobs", "4", "--profile", str(ROOT / "profiles" / "slurm"),
+        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+        "--slurm-keep-successful-logs", "--default-resources", "slurm_account=root",
+        "--latency-wait", "10",
+    )
+    _assert_ok(result)
+    # the jobs really ran under SLURM: every images file records the SLURM job id it ran in,
+    # and SLURM knows those jobs
+    job_ids = set()
+    for path in sorted((workdir / "results" / "images").rglob("*.h5")):
+        with h5py.File(path, "r") as handle:
+            provenance = json.loads(handle.attrs["provenance"])
+        assert provenance.get("slurm_job_id"), f"{path} was not made inside a SLURM job"
+        job_ids.add(provenance["slurm_job_id"])
+    listed = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i"], capture_output=True, text=True, check=True)
+    assert job_ids <= set(listed.stdout.split())
+    # same results as the local run
+    local, slurm = _metrics_rows(local_run), _metrics_rows(workdir)
+    assert set(local) == set(slurm)
+    for key, row in local.items():
+        assert slurm[key]["auc"] == row["auc"], key
+    for path in sorted((local_run / "results" / "scores").rglob("*.h5")):
+        other = workdir / path.relative_to(local_run)
+        with h5py.File(path, "r") as a, h5py.File(other, "r") as b:
+            np.testing.assert_array_equal(a["jets/score"][:], b["jets/score"][:])
