@@ -115,7 +115,7 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
         workdir, "--executor", "slurm", "--jobs", "4", "--profile", str(ROOT / "profiles" / "slurm"),
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
         "--slurm-keep-successful-logs", "--default-resources", "slurm_account=root",
-        "--latency-wait", "10",
+        "--latency-wait", "10", "--set-threads", "train=2",  # same threads as the local run
     )
     _assert_ok(result)
     # the jobs really ran under SLURM: every images file records the SLURM job id it ran in,
