@@ -1,11 +1,6 @@
 rule report:
     input:
         metrics=all_metrics(),
-        scores=[
-            f"results/scores/{name}/{variant}/{role}.h5"
-            for name, variant in experiment_variants()
-            for role in ("background", "signal")
-        ],
         histories=[f"results/models/{name}/{variant}/history.csv" for name, variant in experiment_variants()],
     output:
         html="results/report/index.html",
@@ -19,6 +14,9 @@ rule report:
         "results/logs/report.log",
     params:
         config=RESOLVED_CONFIG,
+        histories=lambda wc, input: " ".join(
+            f"{name}/{variant}={path}" for (name, variant), path in zip(experiment_variants(), input.histories)
+        ),
         version=VERSION,
     threads: 1
     resources:
@@ -27,5 +25,5 @@ rule report:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl report --config {params.config} --metrics {input.metrics} --scores {input.scores}"
-        " --histories {input.histories} --output {output.html} 2> {log}"
+        "hepdl report --config {params.config} --metrics {input.metrics}"
+        " --histories {params.histories} --output {output.html} 2> {log}"

@@ -1,0 +1,168 @@
+"""evaluate (variants, baselines, collect) and report, end to end on tiny fake scores files."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from hepdl.cli import main
+from hepdl.report import SECTIONS
+
+CONFIG = """
+seed: 7
+datasets:
+  qcd: {generate: {process: qcd}, n_jets: 100}
+  top: {generate: {process: top}, n_jets: 100}
+postprocessing:
+  plain: {}
+  smeared: {smear_sigma_px: 1.0}
+experiments:
+  top_vs_qcd: {train: qcd, background: qcd, signal: top, variants: [plain, smeared]}
+  qcd_vs_top: {train: top, background: top, signal: qcd, variants: [plain, smeared]}
+evaluation: {bootstrap: 20}
+"""
+
+
+def _write_scores(path: Path, process: str, model: str, variant: str, n: int, seed: int, split: int = 2) -> None:
+    rng = np.random.default_rng(seed)
+    top = process == "top"
+    mass = rng.normal(172.0, 15.0, n) if top else rng.gamma(3.0, 20.0, n)
+    nconst = rng.poisson(60 if top else 40, n)
+    tau2 = rng.uniform(0.05, 0.3, n)
+    tau3 = tau2 * rng.uniform(0.3, 0.6, n) if top else tau2 * rng.uniform(0.5, 0.9, n)
+    anomalous = (process == "top") == (model == "qcd")
+    score = rng.lognormal(0.6 if anomalous else 0.0, 0.5, n) * 1e-4
+    with h5py.File(path, "w") as handle:
+        jets = handle.create_group("jets")
+        for name, values, dtype in [("jet_mass", mass, np.float32), ("jet_nconst", nconst, np.int32),
+                                    ("tau1", tau2 * 2, np.float32), ("tau2", tau2, np.float32),
+                                    ("tau3", tau3, np.float32), ("label", np.full(n, int(top)), np.int32),
+                                    ("score", score, np.float32), ("reconstruction_error", score, np.float32),
+                                    ("split", np.full(n, split), np.uint8),
+                                    ("jet_pt", rng.uniform(550, 650, n), np.float32)]:
+            jets.create_dataset(name, data=np.asarray(values, dtype=dtype))
+        jets.create_dataset("source_file", data=np.array([b"fake.root"] * n))
+        image = np.outer(np.hanning(10), np.hanning(10))
+        handle.create_dataset("mean_input", data=(image / image.sum()).astype(np.float32))
+        handle.create_dataset("mean_reconstruction", data=(image**2 / (image**2).sum()).astype(np.float32))
+        handle.attrs.update(provenance=json.dumps({"git_commit": "abc"}), model=f"{model}/{variant}",
+                            variant=variant, variant_options="{}", split="test")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.ids = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("img", "a") and (attrs.get("src") or attrs.get("href")):
+            self.links.append(attrs.get("src") or attrs.get("href"))
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    (root / "config.yaml").write_text(CONFIG)
+    metrics = []
+    for experiment, (train, bg, sig) in {"top_vs_qcd": ("qcd", "qcd", "top"),
+                                         "qcd_vs_top": ("top", "top", "qcd")}.items():
+        for variant in ("plain", "smeared"):
+            files = {}
+            for role, process in (("background", bg), ("signal", sig)):
+                files[role] = root / f"{experiment}_{variant}_{role}.h5"
+                _write_scores(files[role], process, train, variant, 300, seed=len(metrics) * 2 + (role == "signal"))
+            out = root / f"{experiment}_{variant}.json"
+            assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", experiment,
+                         "--variant", variant, "--background", str(files["background"]), "--signal",
+                         str(files["signal"]), "--output", str(out)]) == 0
+            metrics.append(out)
+        out = root / f"{experiment}_baselines.json"
+        assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", experiment, "--baselines",
+                     "--background", str(files["background"]), "--signal", str(files["signal"]),
+                     "--output", str(out)]) == 0
+        metrics.append(out)
+    history = root / "history.csv"
+    history.write_text("epoch,train_loss,val_loss,learning_rate,seconds,images_per_s,average_image_loss\n"
+                       "1,2e-4,1.9e-4,1e-3,5,300,2.5e-4\n2,1.5e-4,1.4e-4,1e-3,5,310,2.5e-4\n")
+    return root, metrics, history
+
+
+def test_evaluate_rows_have_the_promised_keys(run_dir):
+    root, metrics, _ = run_dir
+    payload = json.loads(metrics[0].read_text())
+    row = payload["rows"][0]
+    for key in ("experiment", "variant", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
+                "rejection_at_eps_s_0.1", "rejection_at_eps_s_0.3", "rejection_at_eps_s_0.5",
+                "n_background", "n_signal"):
+        assert key in row, key
+    assert row["experiment"] == "top_vs_qcd" and row["trained_on"] == "qcd" and row["n_background"] == 300
+    assert row["auc_low"] <= row["auc"] <= row["auc_high"]
+    assert row["auc"] > 0.7  # the fake signal scores are larger
+    assert len(payload["curves"]["plain"]["eps_s"]) <= 500
+    assert "provenance" in payload and payload["provenance"]["experiment"] == "top_vs_qcd"
+    assert set(payload["mass_sculpting"]["plain"]) >= {"edges", "counts_before", "counts_after"}
+    baselines = json.loads(metrics[2].read_text())
+    names = [r["variant"] for r in baselines["rows"]]
+    assert names == ["baseline_mass", "baseline_nconst", "baseline_tau32"]
+    tau32 = baselines["rows"][2]
+    assert tau32["orientation"] == "signal_below" and tau32["auc"] > 0.8  # tops have smaller tau32
+    qcd_as_signal = json.loads(metrics[5].read_text())["rows"][0]
+    assert qcd_as_signal["orientation"] == "signal_below"  # QCD is lighter than top
+
+
+def test_collect_and_model_independence(run_dir, tmp_path):
+    _, metrics, _ = run_dir
+    out = tmp_path / "metrics.json"
+    assert main(["evaluate", "--collect", *map(str, metrics), "--output", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert len(payload["rows"]) == 4 + 6 and "provenance" in payload
+    assert all("curves" not in row for row in payload["rows"]) and "curves" not in payload
+    plain = next(s for s in payload["model_independence"] if s["variant"] == "plain")
+    assert set(plain["experiments"]) == {"top_vs_qcd", "qcd_vs_top"}
+    assert plain["worst_auc"] == min(v["auc"] for v in plain["experiments"].values())
+    # the same rows twice is refused
+    assert main(["evaluate", "--collect", str(metrics[0]), str(metrics[0]), "--output", str(out)]) == 2
+
+
+def test_evaluate_refuses_non_test_jets_and_wrong_variant(run_dir, tmp_path, capsys):
+    root, _, _ = run_dir
+    train_jets = tmp_path / "train.h5"
+    _write_scores(train_jets, "qcd", "qcd", "plain", 50, seed=1, split=0)
+    signal = root / "top_vs_qcd_plain_signal.h5"
+    base = ["evaluate", "--config", str(root / "config.yaml"), "--experiment", "top_vs_qcd",
+            "--signal", str(signal), "--output", str(tmp_path / "m.json")]
+    assert main([*base, "--variant", "plain", "--background", str(train_jets)]) == 2
+    assert "test split" in capsys.readouterr().err
+    assert main([*base, "--variant", "smeared", "--background", str(root / "top_vs_qcd_plain_background.h5")]) == 2
+    assert "variant 'plain'" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_report_has_every_section_and_every_linked_file(run_dir, tmp_path):
+    root, metrics, history = run_dir
+    output = tmp_path / "report" / "index.html"
+    chosen = [metrics[0], metrics[2], metrics[3]]  # plain in both directions + one baseline file (fast)
+    assert main(["report", "--config", str(root / "config.yaml"), "--metrics", *map(str, chosen),
+                 "--histories", f"qcd/plain={history}", "--output", str(output)]) == 0
+    text = output.read_text()
+    parser = _Links()
+    parser.feed(text)
+    assert set(SECTIONS) <= set(parser.ids)
+    files = [link for link in parser.links if not link.startswith("#")]
+    assert files and all(not re.match(r"^[a-z]+://", link) for link in files)  # offline, relative
+    for link in files:
+        assert (output.parent / link).is_file(), link
+    assert "<script" not in text
+    for section in ("roc", "score-distributions", "images", "training", "mass-sculpting"):
+        body = text.split(f'id="{section}"')[1].split("<section")[0]
+        assert "<img" in body, section
+    assert 'class="worst"' in text and "baseline_tau32" in text and "seed: 7" in text
