@@ -24,6 +24,7 @@ into [-pi, pi].
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,8 @@ def match_top(jet_eta: np.ndarray, jet_phi: np.ndarray, partons: np.ndarray, dr_
     """Which jets contain a whole hadronic top: top, b, q and q' all within ``dr_max`` of the axis.
 
     ``jet_eta``, ``jet_phi``: shape ``(n_jets,)``; ``partons``: shape ``(n_tops, 4, 4)`` from
-    :func:`hadronic_top_partons`. Returns ``(matched, which)``-free boolean array of shape
-    ``(n_jets,)``: True where at least one top has all four partons within ``dr_max``.
+    :func:`hadronic_top_partons`. Returns a boolean array of shape ``(n_jets,)``: True where at
+    least one top has all four partons within ``dr_max``.
     """
     jet_eta = np.asarray(jet_eta, dtype=np.float64)
     jet_phi = np.asarray(jet_phi, dtype=np.float64)
@@ -89,8 +90,17 @@ def match_top(jet_eta: np.ndarray, jet_phi: np.ndarray, partons: np.ndarray, dr_
 
 
 def matched_top_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_max: float) -> int:
-    """Index of the first top (axis 0 of ``partons``) matched to one jet, or -1."""
-    partons = np.asarray(partons, dtype=np.float64).reshape(-1, 4, 4)
-    dr = delta_r(jet_eta, jet_phi, partons[:, :, 2], partons[:, :, 3])  # (n_tops, 4)
-    hits = np.flatnonzero(np.all(dr < dr_max, axis=1))
-    return int(hits[0]) if hits.size else -1
+    """Index of the first top (axis 0 of ``partons``) matched to one jet, or -1.
+
+    Same criterion as :func:`match_top` for a single jet, in plain Python floats: this runs once
+    per candidate jet during generation, where numpy's per-call overhead would dominate.
+    """
+    dr2_max = dr_max * dr_max
+    for k, top in enumerate(np.asarray(partons, dtype=np.float64).reshape(-1, 4, 4).tolist()):
+        for _, _, eta, phi in top:
+            dphi = (phi - jet_phi + math.pi) % (2 * math.pi) - math.pi
+            if (eta - jet_eta) ** 2 + dphi * dphi >= dr2_max:
+                break
+        else:
+            return k
+    return -1

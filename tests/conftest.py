@@ -4,6 +4,42 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # Reproducible, single-threaded numerics in tests (as under Snakemake with threads: 1).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+# --------------------------------------------------------------------------- generated jets
+# Small canonical jets files for every engineer's tests, generated once per test session
+# (Pythia 8, default physics settings, fixed seeds; a few seconds in all).
+GENERATED_N_JETS = {"qcd": 150, "top": 100}
+GENERATED_SEEDS = {"qcd": 1, "top": 2}
+
+
+@pytest.fixture(scope="session")
+def generated_jets_arrays():
+    """{"qcd": ak.Array, "top": ak.Array} of canonical jets (150 QCD, 100 top; seeds 1 and 2).
+
+    The top array also carries the truth fields of ``generate_jets(..., truth=True)``.
+    """
+    from hepdl.generate import generate_jets
+
+    return {process: generate_jets(process, n, GENERATED_SEEDS[process], {}, progress=False,
+                                   truth=process == "top")
+            for process, n in GENERATED_N_JETS.items()}
+
+
+@pytest.fixture(scope="session")
+def generated_jets_files(tmp_path_factory, generated_jets_arrays):
+    """{"qcd": Path, "top": Path} of small canonical jets ROOT files (see ``generated_jets_arrays``)."""
+    from hepdl.jets_file import write_jets
+    from hepdl.provenance import provenance
+
+    directory = tmp_path_factory.mktemp("generated_jets")
+    paths = {}
+    for process, jets in generated_jets_arrays.items():
+        paths[process] = directory / f"{process}.root"
+        write_jets(paths[process], jets, provenance(seed=GENERATED_SEEDS[process], process=process))
+    return paths

@@ -1,0 +1,122 @@
+"""Speed of jet generation, and the pTHat-window bias check of the README.
+
+``python benchmarks/bench_generate.py speed [--events 1500]``
+    Per process (qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole
+    generation (next, anti-kt clustering, selection, truth matching, conversion to awkward and
+    writing the ROOT file), jets/s, and their ratio. Both run on one core, in alternating blocks
+    of events so that load from other processes hits both alike; Pythia's initialisation is
+    timed separately (it is paid once per shard).
+
+``python benchmarks/bench_generate.py bias [--events 30000] [--process qcd top]``
+    Generates each process over a wide pTHat window (qcd > 200 GeV, top > 150 GeV, no upper
+    limit), with Pythia's pTHat^n sampling bias (n = 4 qcd, 3 top) (``PhaseSpace:bias2Selection``) and event
+    weights, so one sample covers all pTHat. It prints which weighted fraction of the jets that
+    pass the jet selection came from events inside each default pTHat window (i.e. would be kept
+    by it), and the mean jet mass of all jets vs the kept ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from hepdl.generate import PTHAT_DEFAULTS, JetGenerator, jets_to_array  # noqa: E402
+from hepdl.jets_file import write_jets  # noqa: E402
+
+BLOCK = 250
+
+
+def bench_speed(process: str, n_events: int, seed: int = 1) -> dict[str, float]:
+    t0 = time.perf_counter()
+    bare = JetGenerator(process, seed, {})
+    t_init = time.perf_counter() - t0
+    full = JetGenerator(process, seed, {})
+    t_bare = t_full = 0.0
+    jets: list = []
+    done = 0
+    while done < n_events:
+        n = min(BLOCK, n_events - done)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            bare.pythia.next()
+        t1 = time.perf_counter()
+        for _ in range(n):
+            jets.extend(full.next_event())
+        t_full += time.perf_counter() - t1
+        t_bare += t1 - t0
+        done += n
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        array = jets_to_array(jets, full.label)
+        write_jets(Path(tmp) / "jets.root", array, {"benchmark": True})
+        t_full += time.perf_counter() - t0
+    return {"init_s": t_init, "bare_ev_s": n_events / t_bare, "full_ev_s": full.n_events / t_full,
+            "jets_s": len(jets) / t_full, "events_per_jet": full.n_events / max(len(jets), 1),
+            "ratio": (full.n_events / t_full) / (n_events / t_bare), "n_jets": len(jets)}
+
+
+def speed(args: argparse.Namespace) -> None:
+    print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK}")
+    print(f"{'process':8} {'init s':>7} {'bare ev/s':>10} {'full ev/s':>10} {'jets/s':>8} "
+          f"{'ev/jet':>7} {'full/bare':>9}")
+    for process in ("qcd", "top"):
+        r = bench_speed(process, args.events)
+        print(f"{process:8} {r['init_s']:7.2f} {r['bare_ev_s']:10.1f} {r['full_ev_s']:10.1f} "
+              f"{r['jets_s']:8.1f} {r['events_per_jet']:7.2f} {r['ratio']:9.1%}")
+
+
+WIDE = {"qcd": (200.0, None), "top": (150.0, None)}
+CHECK_WINDOWS = {"qcd": [(500.0, 700.0), (300.0, 900.0)], "top": [(500.0, 700.0), (300.0, 800.0), (350.0, 900.0)]}
+BIAS_POW = {"qcd": 4, "top": 3}  # sampling ~ pTHat^pow: oversample high pTHat, keep the low tail
+
+
+def bias(args: argparse.Namespace) -> None:
+    for process in args.process:
+        lo, hi = WIDE[process]
+        gen = JetGenerator(process, 11, {"pthat_min": lo, "pthat_max": hi}, extra_commands=(
+            "PhaseSpace:bias2Selection = on", f"PhaseSpace:bias2SelectionPow = {BIAS_POW[process]}",
+            f"PhaseSpace:bias2SelectionRef = {lo:g}"))
+        info = gen.pythia.infoPython()  # info.pTHat() reads 0 in pythia8mc 8.317: use the process record
+        pthat, weight, mass = [], [], []
+        for _ in range(args.events):
+            for jet in gen.next_event():
+                pthat.append(gen.pythia.process[5].pT())  # pTHat of the 2 -> 2 process
+                weight.append(info.weight())
+                mass.append(jet["jet_mass"])
+        pthat, weight, mass = map(np.asarray, (pthat, weight, mass))
+        total = weight.sum()
+        n_eff = total**2 / np.sum(weight**2)
+        print(f"{process}: wide window pTHat > {lo:g} GeV, {args.events} events, {len(mass)} jets "
+              f"(effective {n_eff:.0f}); mean mass all {np.average(mass, weights=weight):.1f} GeV")
+        for wlo, whi in [PTHAT_DEFAULTS[process], *CHECK_WINDOWS[process]]:
+            kept = (pthat >= wlo) & (pthat <= whi)
+            frac = weight[kept].sum() / total
+            err = np.sqrt(frac * (1 - frac) / n_eff)
+            below = weight[pthat < wlo].sum() / total
+            print(f"  window {wlo:g}-{whi:g}: keeps {frac:.1%} +- {err:.1%} of the jets (lost below "
+                  f"{below:.1%}, above {1 - frac - below:.1%}); mean mass kept "
+                  f"{np.average(mass[kept], weights=weight[kept]):.1f} GeV, lost "
+                  f"{np.average(mass[~kept], weights=weight[~kept]) if (~kept).any() else float('nan'):.1f} GeV")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("--events", type=int, default=1500)
+    b = sub.add_parser("bias")
+    b.add_argument("--events", type=int, default=30000)
+    b.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    args = parser.parse_args()
+    {"speed": speed, "bias": bias}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,468 @@
+"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's fjcore) into canonical jets.
+
+Physics (particle level, no detector, no pile-up):
+
+* pp collisions at ``ecm_gev`` (14 TeV). ``qcd``: ``HardQCD:all = on`` (label 0). ``top``:
+  ``Top:gg2ttbar`` and ``Top:qqbar2ttbar`` with the W decaying to quarks only (label 1).
+  The hard-process window is ``PhaseSpace:pTHatMin/Max = pthat_min/pthat_max``; multi-parton
+  interactions follow ``mpi`` (off by default, as in the reference dataset); everything else is
+  Pythia's default tune, including its default hadron decays.
+* Jets: anti-kt with radius ``jet_r`` on all *visible* final-state particles (neutrinos and other
+  invisibles removed), clustered by Pythia's :class:`SlowJet` with ``useFJcore = true``, i.e. by
+  the fjcore copy of FastJet's own code bundled with Pythia (E-scheme recombination, rapidity-phi
+  distance, true particle masses). ``tests/test_generate.py`` checks it against the ``fastjet``
+  package. Every jet (not only the leading one) with ``jet_pt_min < pT < jet_pt_max`` and
+  ``|eta| < jet_abs_eta_max`` is kept; top jets only if truth-matched (see :mod:`hepdl.truth`).
+* Per jet: the jet four-momentum is the sum of *all* its constituents (computed before the
+  constituent list is truncated; so ``jet_mass`` is the full jet mass); constituents are sorted
+  by decreasing pT and at most ``max_constituents`` are stored (``jet_nconst`` = number stored).
+  Units GeV; eta is pseudorapidity; phi = atan2(py, px) in (-pi, pi] (also after float32 rounding).
+* Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
+  first jets in decreasing SlowJet pT are kept.
+
+Speed: Python never loops over the whole event record (each Pythia record access costs a few
+microseconds and an event has ~1000 entries). SlowJet clusters in C++; Python reads only the
+constituents of the selected jets and, for top, the few partons of the decay chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepdl.errors import ConfigError, HepdlError
+from hepdl.truth import hadronic_top_partons, matched_top_index
+
+log = logging.getLogger("hepdl.generate")
+
+#: process -> (label, Pythia commands)
+PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "qcd": (0, ("HardQCD:all = on",)),
+    "top": (1, ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on",
+                "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
+}
+
+#: pTHat window [GeV] per process when none is given (the default config's values; see README)
+PTHAT_DEFAULTS: dict[str, tuple[float, float]] = {"qcd": (350.0, 800.0), "top": (400.0, 800.0)}
+
+#: generation settings and their defaults (those of the config schema's ``generation`` block)
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "ecm_gev": 14000.0,
+    "jet_r": 0.8,
+    "jet_pt_min": 550.0,
+    "jet_pt_max": 650.0,
+    "jet_abs_eta_max": 2.0,
+    "max_constituents": 200,
+    "mpi": False,
+    "truth_match_dr": 0.8,
+    "pthat_min": None,
+    "pthat_max": None,
+}
+
+#: setting -> command-line option (for error messages)
+OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in DEFAULT_SETTINGS}
+OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+
+MAX_SEED = 900_000_000  # Pythia's Random:seed range is 1..900,000,000 (0 would mean "from the clock")
+MAX_EVENTS_WITHOUT_JET = 20_000
+
+CONST_FIELDS = ("const_pt", "const_eta", "const_phi", "const_e")
+JET_FIELDS = ("jet_pt", "jet_eta", "jet_phi", "jet_mass")
+PI32 = np.float32(np.pi)
+
+
+def _bad(name: str, message: str) -> ConfigError:
+    return ConfigError(f"generation setting '{name}' ({OPTION_NAMES.get(name, name)}): {message}")
+
+
+def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Complete and check the generation settings of ``process``; return a new dict.
+
+    Missing keys take :data:`DEFAULT_SETTINGS` and the process's :data:`PTHAT_DEFAULTS`
+    (``pthat_max = None`` or ``-1`` means no upper limit). A ``process`` key in ``settings`` must
+    agree with ``process``. Raises :class:`ConfigError` naming the setting and its option.
+    """
+    if process not in PROCESSES:
+        raise ConfigError(f"unknown process '{process}' (--process / generate.process): "
+                          f"expected one of {', '.join(PROCESSES)}")
+    given = dict(settings or {})
+    if given.pop("process", process) != process:
+        raise ConfigError(f"generation setting 'process' ({settings['process']}) disagrees with "
+                          f"--process {process}")
+    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown generation setting(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(DEFAULT_SETTINGS)})")
+    out = {**DEFAULT_SETTINGS, **{k: v for k, v in given.items() if v is not None}}
+    if given.get("pthat_min") is None:
+        out["pthat_min"] = PTHAT_DEFAULTS[process][0]
+    if "pthat_max" not in given:
+        out["pthat_max"] = PTHAT_DEFAULTS[process][1]
+    if out["pthat_max"] is not None and out["pthat_max"] < 0:
+        out["pthat_max"] = None
+    for name in ("ecm_gev", "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr",
+                 "pthat_min"):
+        value = out[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _bad(name, f"expected a finite number, got {value!r}")
+        out[name] = float(value)
+    if out["pthat_max"] is not None:
+        out["pthat_max"] = float(out["pthat_max"])
+    for name in ("ecm_gev", "jet_r", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr"):
+        if out[name] <= 0:
+            raise _bad(name, f"must be positive, got {out[name]:g}")
+    for name in ("jet_pt_min", "pthat_min"):
+        if out[name] < 0:
+            raise _bad(name, f"must not be negative, got {out[name]:g}")
+    if not isinstance(out["max_constituents"], int) or isinstance(out["max_constituents"], bool) \
+            or out["max_constituents"] < 1:
+        raise _bad("max_constituents", f"expected an integer >= 1, got {out['max_constituents']!r}")
+    if not isinstance(out["mpi"], bool):
+        raise _bad("mpi", f"expected true or false, got {out['mpi']!r}")
+    half = out["ecm_gev"] / 2
+    if out["jet_pt_max"] <= out["jet_pt_min"]:
+        raise _bad("jet_pt_max", f"{out['jet_pt_max']:g} GeV must exceed jet_pt_min = {out['jet_pt_min']:g} GeV")
+    if out["jet_pt_min"] >= half:
+        raise _bad("jet_pt_min", f"{out['jet_pt_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
+    if out["pthat_min"] >= half:
+        raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
+    if out["pthat_max"] is not None and out["pthat_max"] <= out["pthat_min"]:
+        raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
+    return out
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an int in Pythia's range 1..900,000,000, else :class:`HepdlError` naming --seed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 1 <= int(seed) <= MAX_SEED:
+        raise HepdlError(f"--seed: expected an integer in 1..{MAX_SEED} (Pythia's Random:seed range), got {seed!r}")
+    return int(seed)
+
+
+def pythia_commands(process: str, seed: int, settings: dict[str, Any]) -> list[str]:
+    """The Pythia ``readString`` commands for ``process`` with resolved ``settings``."""
+    return [
+        f"Beams:eCM = {settings['ecm_gev']:.10g}",
+        *PROCESSES[process][1],
+        f"PhaseSpace:pTHatMin = {settings['pthat_min']:.10g}",
+        f"PhaseSpace:pTHatMax = {-1 if settings['pthat_max'] is None else settings['pthat_max']:.10g}",
+        f"PartonLevel:MPI = {'on' if settings['mpi'] else 'off'}",
+        "Random:setSeed = on",
+        f"Random:seed = {check_seed(seed)}",
+        "Print:quiet = on",
+        "Next:numberCount = 0",
+    ]
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Silence C++ output on file descriptor 1 (fjcore prints a banner at its first clustering)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class JetGenerator:
+    """One Pythia 8 instance and one anti-kt SlowJet; :meth:`next_event` yields the selected jets.
+
+    Attributes ``n_events`` (events generated, i.e. successful ``next()`` calls) and ``n_failed``
+    (``next()`` calls that failed and were skipped) count the work done.
+    """
+
+    def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
+                 extra_commands: tuple[str, ...] = ()):
+        import pythia8mc
+
+        self.process = process
+        self.settings = resolve_settings(process, settings)
+        self.seed = check_seed(seed)
+        self.label = PROCESSES[process][0]
+        self.commands = pythia_commands(process, self.seed, self.settings) + list(extra_commands)
+        self.pythia = pythia8mc.Pythia("", False)
+        for command in self.commands:
+            if not self.pythia.readString(command):
+                raise HepdlError(f"Pythia rejected the setting '{command}'")
+        if not self.pythia.init():
+            raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
+        s = self.settings
+        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
+        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
+        # The pT threshold has a small margin; the exact cut is applied to the constituent sum.
+        self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
+        self._pt_hi = s["jet_pt_max"] * (1 + 1e-6)
+        self._eta_hi = s["jet_abs_eta_max"] + 1e-6
+        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], max(self._pt_lo, 1e-3), 25.0, 2, 2, None, True, True)
+        self.event = self.pythia.event
+        self.n_events = 0
+        self.n_failed = 0
+        self._banner_silenced = False
+
+    def _cluster(self) -> None:
+        if self._banner_silenced:
+            self.slow_jet.analyze(self.event)
+            return
+        with _stdout_to_devnull():
+            self.slow_jet.analyze(self.event)
+        self._banner_silenced = True
+
+    def next_event(self) -> list[dict[str, Any]]:
+        """Generate one event; return its selected jets in decreasing pT (often an empty list).
+
+        Each jet is a dict: ``jet_pt, jet_eta, jet_phi, jet_mass`` (float), ``const`` (float64
+        array of shape ``(n, 4)``: pt, eta, phi, e sorted by decreasing pt, n <= max_constituents)
+        and, for top, ``truth`` (shape ``(4, 4)``, see :func:`hepdl.truth.hadronic_top_partons`).
+        """
+        while not self.pythia.next():
+            self.n_failed += 1
+            if self.n_failed > 1000 + self.n_events:
+                raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+        self.n_events += 1
+        self._cluster()
+        slow_jet = self.slow_jet
+        jets = []
+        partons = None
+        for i in range(slow_jet.sizeJet()):
+            pt = slow_jet.pT(i)
+            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT (SlowJet order)
+                continue
+            if abs(slow_jet.p(i).eta()) >= self._eta_hi:
+                continue
+            jet = self._jet(slow_jet.constituents(i))
+            if jet is None:
+                continue
+            if self.label == 1:
+                if partons is None:
+                    partons = hadronic_top_partons(self.event)
+                k = matched_top_index(jet["jet_eta"], jet["jet_phi"], partons, self.settings["truth_match_dr"])
+                if k < 0:
+                    continue
+                jet["truth"] = partons[k]
+            jets.append(jet)
+        return jets
+
+    def _jet(self, indices: list[int]) -> dict[str, Any] | None:
+        """Kinematics of one jet from its constituents' event-record ``indices``; None if cut."""
+        event = self.event
+        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, indices)],
+                      dtype=np.float64).reshape(-1, 4)
+        px, py, pz, e = p4.sum(axis=0)
+        jet_pt = math.hypot(px, py)
+        s = self.settings
+        if not s["jet_pt_min"] < jet_pt < s["jet_pt_max"]:
+            return None
+        jet_eta = math.asinh(pz / jet_pt)
+        if not abs(jet_eta) < s["jet_abs_eta_max"]:
+            return None
+        const_pt = np.hypot(p4[:, 0], p4[:, 1])
+        order = np.argsort(-const_pt, kind="stable")[: s["max_constituents"]]
+        p4 = p4[order]
+        const = np.empty((len(order), 4), dtype=np.float64)
+        const[:, 0] = const_pt[order]
+        const[:, 1] = np.arcsinh(p4[:, 2] / const[:, 0])
+        const[:, 2] = np.arctan2(p4[:, 1], p4[:, 0])
+        const[:, 3] = p4[:, 3]
+        return {
+            "jet_pt": jet_pt,
+            "jet_eta": jet_eta,
+            "jet_phi": math.atan2(py, px),
+            "jet_mass": math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)),
+            "const": const,
+        }
+
+    def sigma_gen_mb(self) -> float:
+        """Pythia's estimate of the generated cross section [mb] so far."""
+        return float(self.pythia.infoPython().sigmaGen())
+
+
+def wrap_phi32(phi: np.ndarray) -> np.ndarray:
+    """``phi`` [rad] as float32 in (-pi, pi] (float32 rounding can land on -pi; that maps to +pi)."""
+    phi = np.remainder(np.asarray(phi, dtype=np.float64) + np.pi, 2 * np.pi) - np.pi  # [-pi, pi)
+    phi32 = phi.astype(np.float32)
+    return np.where(phi32 <= -PI32, PI32, phi32)
+
+
+def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -> ak.Array:
+    """Canonical record array (see :mod:`hepdl.jets_file`) from :meth:`JetGenerator.next_event` jets.
+
+    With ``truth=True`` (top jets only) adds regular fields ``truth_id, truth_pt, truth_eta,
+    truth_phi`` of shape ``(n_jets, 4)`` for (top, b, q1, q2) of the matched top.
+    """
+    n = len(jets)
+    counts = np.fromiter((len(j["const"]) for j in jets), dtype=np.int64, count=n)
+    const = np.concatenate([j["const"] for j in jets]) if n else np.zeros((0, 4))
+    fields: dict[str, Any] = {
+        "jet_pt": np.fromiter((j["jet_pt"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_eta": np.fromiter((j["jet_eta"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_phi": wrap_phi32(np.fromiter((j["jet_phi"] for j in jets), dtype=np.float64, count=n)),
+        "jet_mass": np.fromiter((j["jet_mass"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_nconst": counts.astype(np.int32),
+        "label": np.full(n, label, dtype=np.int32),
+    }
+    columns = (const[:, 0].astype(np.float32), const[:, 1].astype(np.float32), wrap_phi32(const[:, 2]),
+               const[:, 3].astype(np.float32))
+    for name, column in zip(CONST_FIELDS, columns):
+        fields[name] = ak.unflatten(column, counts)
+    if truth:
+        table = np.stack([j["truth"] for j in jets]) if n else np.zeros((0, 4, 4))
+        for k, name in enumerate(("truth_id", "truth_pt", "truth_eta", "truth_phi")):
+            fields[name] = table[:, :, k].astype(np.int32 if k == 0 else np.float64)
+    return ak.zip(fields, depth_limit=1)
+
+
+def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any] | None = None,
+                  progress: bool = True, truth: bool = False, stats: dict[str, Any] | None = None) -> ak.Array:
+    """Generate exactly ``n_jets`` jets of ``process`` (``"qcd"`` or ``"top"``) with Pythia ``seed``.
+
+    ``settings``: generation settings (keys of :data:`DEFAULT_SETTINGS`; missing ones default).
+    Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
+    jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
+    const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
+    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb`` and the
+    resolved ``settings`` and ``pythia_commands``. Same arguments -> identical output.
+    """
+    if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
+        raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")
+    if truth and process != "top":
+        raise HepdlError("truth partons exist for process 'top' only")
+    generator = JetGenerator(process, seed, settings)
+    jets: list[dict[str, Any]] = []
+    bar = _progress(int(n_jets), process) if progress else contextlib.nullcontext()
+    with bar as counter:
+        while len(jets) < n_jets:
+            new = generator.next_event()
+            if new:
+                new = new[: n_jets - len(jets)]
+                jets.extend(new)
+                if counter is not None:
+                    counter.update(len(new))
+            elif not jets and generator.n_events >= MAX_EVENTS_WITHOUT_JET:
+                s = generator.settings
+                raise HepdlError(
+                    f"no {process} jet passed the selection in {generator.n_events} events: check the "
+                    f"jet window (--jet-pt-min {s['jet_pt_min']:g}, --jet-pt-max {s['jet_pt_max']:g}, "
+                    f"--jet-abs-eta-max {s['jet_abs_eta_max']:g}) against the pTHat window "
+                    f"(--pthat-min {s['pthat_min']:g}, --pthat-max {s['pthat_max']})")
+    if stats is not None:
+        stats.update(n_events=generator.n_events, n_failed_events=generator.n_failed,
+                     sigma_gen_mb=generator.sigma_gen_mb(), settings=dict(generator.settings),
+                     pythia_commands=list(generator.commands))
+    log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)
+    return jets_to_array(jets, generator.label, truth=truth)
+
+
+def _progress(total: int, process: str):
+    from hepdl.progress import Progress
+
+    return Progress(total, desc=f"generate {process}", unit="jets")
+
+
+def shard_n_jets(n_jets: int, shards: int, shard: int) -> int:
+    """Jets of shard ``shard`` (0-based) when ``n_jets`` are split evenly over ``shards``.
+
+    The first ``n_jets % shards`` shards take one jet more.
+    """
+    if not 0 <= shard < shards:
+        raise ConfigError(f"--shard {shard}: expected 0..{shards - 1} (the dataset has {shards} shards)")
+    return n_jets // shards + (1 if shard < n_jets % shards else 0)
+
+
+# ----------------------------------------------------------------------------- command line
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``hepdl generate``."""
+    parser.add_argument("--output", "-o", required=True, type=Path, help="output jets file (.root)")
+    parser.add_argument("--config", type=Path, help="config file; settings of --dataset come from it")
+    parser.add_argument("--dataset", help="generated dataset of --config (e.g. qcd)")
+    parser.add_argument("--shard", type=int, default=0,
+                        help="shard index 0..shards-1 of --dataset (jets and seed depend on it; default 0)")
+    parser.add_argument("--process", choices=None, help="qcd (HardQCD:all) or top (hadronic ttbar)")
+    parser.add_argument("--n-jets", type=int,
+                        help="number of jets to write (with --config: overrides the shard's share)")
+    parser.add_argument("--seed", type=int, help="Pythia seed 1..900000000 (with --config: overrides the derived seed)")
+    g = parser.add_argument_group("generation settings (override --config)")
+    g.add_argument("--ecm-gev", type=float, help="collision energy sqrt(s) [GeV] (default 14000)")
+    g.add_argument("--pthat-min", type=float, help="PhaseSpace:pTHatMin [GeV] (default qcd 350, top 400)")
+    g.add_argument("--pthat-max", type=float, help="PhaseSpace:pTHatMax [GeV], -1 for none (default 800)")
+    g.add_argument("--jet-pt-min", type=float, help="keep jets with pT above [GeV] (default 550)")
+    g.add_argument("--jet-pt-max", type=float, help="keep jets with pT below [GeV] (default 650)")
+    g.add_argument("--jet-abs-eta-max", type=float, help="keep jets with |eta| below (default 2.0)")
+    g.add_argument("--jet-r", type=float, help="anti-kt radius (default 0.8)")
+    g.add_argument("--max-constituents", type=int, help="constituents stored per jet (default 200)")
+    g.add_argument("--truth-match-dr", type=float, help="top truth-match Delta R (default 0.8)")
+    g.add_argument("--mpi", action=argparse.BooleanOptionalAction, default=None,
+                   help="multi-parton interactions (default off)")
+
+
+def _settings_from_args(args: argparse.Namespace) -> tuple[str, int, int, dict[str, Any], dict[str, Any]]:
+    """(process, n_jets, seed, settings, provenance extras) from the parsed options."""
+    overrides = {name: getattr(args, name) for name in DEFAULT_SETTINGS if getattr(args, name, None) is not None}
+    if args.config is not None:
+        from hepdl.config import derive_seed, generation_settings, load_config
+
+        if not args.dataset:
+            raise ConfigError("--dataset is required with --config")
+        config = load_config(args.config)
+        if args.dataset not in config["datasets"]:
+            raise ConfigError(f"--dataset {args.dataset}: not defined under 'datasets' of {args.config} "
+                              f"(defined: {', '.join(sorted(config['datasets']))})")
+        settings = generation_settings(config, args.dataset)
+        process = settings.pop("process")
+        if args.process is not None and args.process != process:
+            raise ConfigError(f"--process {args.process} disagrees with "
+                              f"datasets.{args.dataset}.generate.process = {process}")
+        entry = config["datasets"][args.dataset]
+        shards = entry.get("shards", 1)
+        n_jets = shard_n_jets(entry["n_jets"], shards, args.shard)
+        seed = derive_seed(config["seed"], args.dataset, args.shard)
+        extras = {"config": config, "dataset": args.dataset, "shard": args.shard, "shards": shards}
+    else:
+        if args.process is None:
+            raise ConfigError("--process is required (or --config with --dataset)")
+        for option, value in (("--n-jets", args.n_jets), ("--seed", args.seed)):
+            if value is None:
+                raise ConfigError(f"{option} is required without --config")
+        process, settings, n_jets, seed, extras = args.process, {}, args.n_jets, args.seed, {}
+    settings.update(overrides)
+    if args.n_jets is not None:
+        n_jets = args.n_jets
+    if args.seed is not None:
+        seed = args.seed
+    return process, n_jets, seed, settings, extras
+
+
+def run(args: argparse.Namespace) -> int:
+    """``hepdl generate``: generate jets and write them with :func:`hepdl.jets_file.write_jets`."""
+    from hepdl.jets_file import write_jets
+    from hepdl.provenance import provenance
+
+    process, n_jets, seed, settings, extras = _settings_from_args(args)
+    resolve_settings(process, settings)  # fail before Pythia starts
+    check_seed(seed)
+    if args.output.suffix != ".root":
+        raise HepdlError(f"--output {args.output}: expected a .root file")
+    stats: dict[str, Any] = {}
+    jets = generate_jets(process, n_jets, seed, settings, progress=True, stats=stats)
+    record = provenance(config=extras.pop("config", None), seed=seed, stage="generate", process=process,
+                        n_jets=int(n_jets), generation=stats.pop("settings"), **stats, **extras)
+    written = write_jets(args.output, jets, record)
+    log.info("wrote %d %s jets (%d events) to %s", written, process, stats["n_events"], args.output)
+    return 0

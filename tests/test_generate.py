@@ -1,0 +1,301 @@
+"""Jet generation (hepdl.generate) and top truth matching (hepdl.truth).
+
+Most tests read the session fixtures of conftest.py (150 QCD jets, seed 1; 100 top jets, seed 2),
+so Pythia runs only a few seconds in all.
+"""
+
+from __future__ import annotations
+
+import json
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from hepdl import cli
+from hepdl.config import derive_seed
+from hepdl.errors import ConfigError, HepdlError
+from hepdl.generate import (JetGenerator, generate_jets, pythia_commands, resolve_settings,
+                            shard_n_jets, wrap_phi32)
+from hepdl.jets_file import BRANCHES, read_provenance
+from hepdl.truth import delta_r, hadronic_top_partons, match_top, matched_top_index
+
+
+# ----------------------------------------------------------------------------- selection
+
+@pytest.mark.parametrize("process", ["qcd", "top"])
+def test_jets_lie_in_the_default_window_with_exactly_n_jets(generated_jets_arrays, process):
+    jets = generated_jets_arrays[process]
+    assert len(jets) == {"qcd": 150, "top": 100}[process]
+    pt = ak.to_numpy(jets.jet_pt)
+    assert np.all((pt > 550) & (pt < 650))
+    assert np.all(np.abs(ak.to_numpy(jets.jet_eta)) < 2.0)
+    assert np.all(ak.to_numpy(jets.label) == {"qcd": 0, "top": 1}[process])
+
+
+@pytest.mark.parametrize("process", ["qcd", "top"])
+def test_constituents_sorted_capped_and_counted(generated_jets_arrays, process):
+    jets = generated_jets_arrays[process]
+    counts = ak.to_numpy(ak.num(jets.const_pt))
+    assert np.array_equal(counts, ak.to_numpy(jets.jet_nconst))
+    assert np.all((counts >= 1) & (counts <= 200))
+    for name in ("const_eta", "const_phi", "const_e"):
+        assert np.array_equal(ak.to_numpy(ak.num(jets[name])), counts)
+    flat_pt = ak.flatten(jets.const_pt)
+    steps = ak.to_numpy(ak.flatten(jets.const_pt[:, 1:] - jets.const_pt[:, :-1]))
+    assert np.all(steps <= 0) and np.all(ak.to_numpy(flat_pt) > 0)
+    assert jets.const_pt.type.content.content.primitive == "float32"
+
+
+@pytest.mark.parametrize("process", ["qcd", "top"])
+def test_jet_momentum_is_the_sum_of_its_constituents(generated_jets_arrays, process):
+    """No jet reaches 200 constituents here, so the stored ones are all of them."""
+    jets = generated_jets_arrays[process]
+    assert ak.max(jets.jet_nconst) < 200
+    pt, eta, phi, e = (ak.values_astype(jets[f"const_{n}"], np.float64) for n in ("pt", "eta", "phi", "e"))
+    px, py, pz = ak.sum(pt * np.cos(phi), axis=1), ak.sum(pt * np.sin(phi), axis=1), ak.sum(pt * np.sinh(eta), axis=1)
+    esum = ak.sum(e, axis=1)
+    assert np.allclose(np.hypot(px, py), jets.jet_pt, rtol=1e-4)
+    assert np.allclose(np.arctan2(py, px), jets.jet_phi, atol=1e-4)
+    assert np.allclose(np.arcsinh(pz / np.hypot(px, py)), jets.jet_eta, atol=1e-4)
+    mass = np.sqrt(np.maximum(esum**2 - px**2 - py**2 - pz**2, 0))
+    assert np.allclose(mass, jets.jet_mass, rtol=1e-3, atol=0.05)
+
+
+def test_phi_in_half_open_interval(generated_jets_arrays):
+    for jets in generated_jets_arrays.values():
+        for phi in (ak.to_numpy(jets.jet_phi), ak.to_numpy(ak.flatten(jets.const_phi))):
+            assert np.all((phi > -np.float32(np.pi)) & (phi <= np.float32(np.pi)))
+
+
+def test_wrap_phi32_maps_minus_pi_to_plus_pi():
+    phi = wrap_phi32(np.array([-np.pi, np.pi, -np.pi + 1e-9, 3 * np.pi, 0.5]))
+    assert phi.dtype == np.float32
+    assert np.all(phi[:4] == np.float32(np.pi))
+    assert phi[4] == np.float32(0.5)
+
+
+def test_truncation_keeps_jet_kinematics_of_all_constituents(generated_jets_arrays):
+    """max_constituents truncates the stored list only; the jet 4-momentum uses every constituent."""
+    capped = generate_jets("qcd", 5, 1, {"max_constituents": 10}, progress=False)
+    full = generated_jets_arrays["qcd"][:5]  # same seed: the same first five jets
+    assert np.all(ak.to_numpy(capped.jet_nconst) == 10)
+    for name in ("jet_pt", "jet_eta", "jet_phi", "jet_mass"):
+        assert np.array_equal(ak.to_numpy(capped[name]), ak.to_numpy(full[name]))
+    assert ak.all(capped.const_pt == full.const_pt[:, :10])
+
+
+# ----------------------------------------------------------------------------- physics
+
+def test_top_jet_mass_peaks_at_the_top_mass_and_qcd_is_lighter(generated_jets_arrays):
+    top = ak.to_numpy(generated_jets_arrays["top"].jet_mass)
+    qcd = ak.to_numpy(generated_jets_arrays["qcd"].jet_mass)
+    assert 150 < np.median(top) < 200
+    counts, edges = np.histogram(top, bins=np.arange(105, 256, 10))
+    peak = 0.5 * (edges[:-1] + edges[1:])[np.argmax(counts)]
+    assert 165 <= peak <= 185
+    assert np.median(qcd) < 120
+    assert np.mean(qcd < 140) > 0.75
+
+
+def test_every_top_jet_is_truth_matched(generated_jets_arrays):
+    top = generated_jets_arrays["top"]
+    ids = ak.to_numpy(top.truth_id)
+    eta, phi = ak.to_numpy(top.truth_eta), ak.to_numpy(top.truth_phi)
+    assert np.all(np.abs(ids[:, 0]) == 6)
+    assert np.all(np.sign(ids[:, 1]) == np.sign(ids[:, 0]))  # t -> b W+, tbar -> bbar W-
+    assert np.mean(np.abs(ids[:, 1]) == 5) > 0.95
+    assert np.all((np.abs(ids[:, 1:]) >= 1) & (np.abs(ids[:, 1:]) <= 5))
+    # W+ -> u dbar etc.: the two W quarks have opposite-sign ids, one up-type and one down-type
+    assert np.all(ids[:, 2] * ids[:, 3] < 0)
+    assert np.all((np.abs(ids[:, 2]) % 2) != (np.abs(ids[:, 3]) % 2))
+    dr = delta_r(ak.to_numpy(top.jet_eta)[:, None], ak.to_numpy(top.jet_phi)[:, None], eta, phi)
+    assert np.all(dr < 0.8)
+
+
+def test_match_top_on_constructed_cases():
+    def partons(eta, phi):
+        table = np.zeros((1, 4, 4))
+        table[0, :, 0] = [6, 5, 2, -1]
+        table[0, :, 2], table[0, :, 3] = eta, phi
+        return table
+
+    inside = partons([0.1, -0.3, 0.5, 0.0], [3.0, -3.1, 2.9, 3.1])  # across the phi = pi seam
+    assert match_top([0.0], [3.1], inside, 0.8).tolist() == [True]
+    one_out = partons([0.1, -0.3, 0.85, 0.0], [3.0, -3.1, 3.1, 3.1])  # q1 at Delta R 0.85
+    assert match_top([0.0], [3.1], one_out, 0.8).tolist() == [False]
+    assert match_top([0.0], [3.1], one_out, 0.9).tolist() == [True]
+    both = np.concatenate([one_out, partons([2.0] * 4, [0.0] * 4)])
+    assert match_top([0.0, 2.1, -2.0], [3.1, 0.1, 0.0], both, 0.8).tolist() == [False, True, False]
+    assert match_top([0.0], [0.0], np.zeros((0, 4, 4)), 0.8).tolist() == [False]
+    # the scalar version used during generation agrees
+    assert matched_top_index(0.0, 3.1, inside, 0.8) == 0
+    assert matched_top_index(0.0, 3.1, one_out, 0.8) == -1
+    assert [matched_top_index(e, p, both, 0.8) for e, p in ((0.0, 3.1), (2.1, 0.1), (-2.0, 0.0))] == [-1, 1, -1]
+
+
+def test_truth_partons_use_the_last_top_copy_and_the_decay_quarks():
+    generator = JetGenerator("top", 5, {})
+    generator.next_event()
+    event = generator.event
+    tops = hadronic_top_partons(event)
+    assert tops.shape == (2, 4, 4)  # W -> quarks only: both tops hadronic
+    for hard in (5, 6):
+        last = event[event[hard].iBotCopyId()]
+        row = tops[tops[:, 0, 0] == event[hard].id()][0]
+        assert row[0, 1] == pytest.approx(last.pT())
+        b = next(event[d] for d in last.daughterList() if event[d].idAbs() != 24)
+        w = next(event[d] for d in last.daughterList() if event[d].idAbs() == 24)
+        assert (row[1, 0], row[1, 1]) == (b.id(), pytest.approx(b.pT()))  # before the b's shower
+        w_last = event[w.iBotCopyId()]
+        quarks = sorted(event[d].pT() for d in w_last.daughterList())
+        assert sorted(row[2:, 1]) == pytest.approx(quarks)
+
+
+def test_slowjet_anti_kt_matches_fastjet():
+    """SlowJet (Pythia's fjcore) and the fastjet package agree on anti-kt R=0.8, visible particles."""
+    fastjet = pytest.importorskip("fastjet")
+    import pythia8mc
+
+    generator = JetGenerator("qcd", 9, {})
+    slow_jet = pythia8mc.SlowJet(-1, 0.8, 20.0, 25.0, 2, 2, None, True, True)
+    definition = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)
+    n_compared = 0
+    for _ in range(4):
+        generator.next_event()
+        event = generator.event
+        slow_jet.analyze(event)
+        ours = sorted(((slow_jet.pT(i), slow_jet.p(i).eta()) for i in range(slow_jet.sizeJet())), reverse=True)
+        particles = [fastjet.PseudoJet(p.px(), p.py(), p.pz(), p.e())
+                     for p in (event[i] for i in range(event.size())) if p.isFinal() and p.isVisible()]
+        sequence = fastjet.ClusterSequence(particles, definition)
+        theirs = sorted(((j.pt(), j.eta()) for j in sequence.inclusive_jets(20.0)), reverse=True)
+        assert len(ours) == len(theirs) >= 2
+        np.testing.assert_allclose(np.array(ours), np.array(theirs), rtol=1e-4, atol=1e-4)
+        n_compared += len(ours)
+    assert n_compared >= 8
+
+
+# ----------------------------------------------------------------------------- determinism
+
+def test_same_seed_same_jets_and_other_seed_other_jets(generated_jets_arrays):
+    again = generate_jets("qcd", 12, 1, {}, progress=False)
+    reference = generated_jets_arrays["qcd"][:12]
+    for name in BRANCHES:
+        assert ak.all(ak.flatten(again[name], axis=None) == ak.flatten(reference[name], axis=None))
+    other = generate_jets("qcd", 12, 3, {}, progress=False)
+    assert not np.array_equal(ak.to_numpy(other.jet_pt), ak.to_numpy(reference.jet_pt))
+
+
+def test_exactly_n_jets_keeps_the_first_jets_of_the_last_event():
+    wide = {"jet_pt_min": 5, "jet_pt_max": 7000, "jet_abs_eta_max": 5}
+    stats_one: dict = {}
+    stats_three: dict = {}
+    one = generate_jets("qcd", 1, 1, wide, progress=False, stats=stats_one)
+    three = generate_jets("qcd", 3, 1, wide, progress=False, stats=stats_three)
+    assert len(one) == 1 and len(three) == 3
+    assert stats_one["n_events"] == stats_three["n_events"] == 1  # all from the first event
+    pt = ak.to_numpy(three.jet_pt)
+    assert np.all(np.diff(pt) < 0) and one.jet_pt[0] == pt[0]  # leading jets first
+
+
+def test_pythia_commands_carry_the_physics_settings():
+    top = pythia_commands("top", 123, resolve_settings("top", {"mpi": True, "pthat_max": -1}))
+    for command in ("Beams:eCM = 14000", "Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "24:onMode = off",
+                    "24:onIfAny = 1 2 3 4 5", "PhaseSpace:pTHatMin = 400", "PhaseSpace:pTHatMax = -1",
+                    "PartonLevel:MPI = on", "Random:setSeed = on", "Random:seed = 123", "Print:quiet = on"):
+        assert command in top
+    qcd = pythia_commands("qcd", 5, resolve_settings("qcd", {}))
+    assert "HardQCD:all = on" in qcd and "PartonLevel:MPI = off" in qcd
+    assert "PhaseSpace:pTHatMax = 800" in qcd and not any(c.startswith("Top:") for c in qcd)
+
+
+# ----------------------------------------------------------------------------- files and CLI
+
+@pytest.mark.parametrize("process", ["qcd", "top"])
+def test_write_read_round_trip(generated_jets_files, generated_jets_arrays, process):
+    jets = generated_jets_arrays[process]
+    with uproot.open(generated_jets_files[process]) as file:
+        read = file["jets"].arrays(list(BRANCHES))
+    for name in BRANCHES:
+        assert ak.all(ak.flatten(read[name], axis=None) == ak.flatten(jets[name], axis=None)), name
+    assert read_provenance(generated_jets_files[process])["process"] == process
+
+
+def test_cli_generate_writes_jets_and_provenance(tmp_path, capfd):
+    out = tmp_path / "qcd.root"
+    status = cli.main(["generate", "--process", "qcd", "--n-jets", "4", "--seed", "17", "--output", str(out),
+                       "--jet-pt-min", "500", "--max-constituents", "30"])
+    assert status == 0
+    assert capfd.readouterr().out == ""  # quiet: no Pythia or fjcore banner on stdout (fd 1)
+    with uproot.open(out) as file:
+        jets = file["jets"].arrays(list(BRANCHES))
+    assert len(jets) == 4 and ak.all(jets.jet_pt > 500) and ak.max(jets.jet_nconst) <= 30
+    record = read_provenance(out)
+    assert record["seed"] == 17 and record["process"] == "qcd" and record["n_events"] >= 1
+    assert record["generation"]["jet_pt_min"] == 500 and record["generation"]["pthat_min"] == 350
+    assert "Random:seed = 17" in record["pythia_commands"]
+    json.dumps(record)
+
+
+def test_cli_generate_from_config_shard(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "seed: 77\n"
+        "generation: {jet_pt_min: 500}\n"
+        "datasets:\n"
+        "  top: {generate: {process: top, pthat_min: 400, pthat_max: 800}, n_jets: 7, shards: 2}\n"
+        "experiments:\n"
+        "  e: {train: top, background: top, signal: top}\n")
+    out = tmp_path / "shard1.root"
+    assert cli.main(["generate", "--config", str(config), "--dataset", "top", "--shard", "1",
+                     "--output", str(out)]) == 0
+    record = read_provenance(out)
+    assert record["n_jets"] == 3 and record["seed"] == derive_seed(77, "top", 1)
+    assert record["generation"]["jet_pt_min"] == 500 and record["dataset"] == "top"
+    with uproot.open(out) as file:
+        assert file["jets"].num_entries == 3
+        assert np.all(file["jets"]["label"].array(library="np") == 1)
+
+
+def test_shard_split_gives_the_remainder_to_the_first_shards():
+    assert [shard_n_jets(10, 4, s) for s in range(4)] == [3, 3, 2, 2]
+    assert sum(shard_n_jets(24000, 4, s) for s in range(4)) == 24000
+    with pytest.raises(ConfigError, match="--shard 4"):
+        shard_n_jets(10, 4, 4)
+
+
+# ----------------------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("settings, option", [
+    ({"pthat_min": 800, "pthat_max": 400}, "pthat_max"),
+    ({"jet_pt_min": 650, "jet_pt_max": 550}, "jet_pt_max"),
+    ({"jet_pt_min": 7500}, "jet_pt_min"),
+    ({"jet_abs_eta_max": 0}, "jet_abs_eta_max"),
+    ({"jet_r": -0.4}, "jet_r"),
+    ({"max_constituents": 0}, "max_constituents"),
+    ({"mpi": "yes"}, "mpi"),
+    ({"jet_radius": 0.4}, "jet_radius"),
+])
+def test_impossible_settings_name_the_option(settings, option):
+    with pytest.raises(ConfigError, match=option):
+        resolve_settings("qcd", settings)
+
+
+def test_unknown_process_and_bad_seed_are_user_errors(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="unknown process 'wprime'"):
+        generate_jets("wprime", 10, 1, {})
+    with pytest.raises(HepdlError, match="--seed"):
+        generate_jets("qcd", 10, 0, {})
+    status = cli.main(["generate", "--process", "qcd", "--n-jets", "3", "--seed", "1",
+                       "--pthat-min", "900", "--output", str(tmp_path / "x.root")])
+    assert status == 2
+    assert "hepdl: error: generation setting 'pthat_max' (--pthat-max)" in capsys.readouterr().err
+    assert not (tmp_path / "x.root").exists()
+
+
+def test_defaults_follow_the_process():
+    assert resolve_settings("top", {})["pthat_min"] == 400
+    assert resolve_settings("qcd", {})["pthat_min"] == 350
+    assert resolve_settings("qcd", {"pthat_max": -1})["pthat_max"] is None
