@@ -5,10 +5,10 @@ Convention (the same in every image hepdl writes, trains on and plots)
 
 An image is a float32 array of shape ``(npix, npix)``; a batch is ``(n_jets, npix, npix)``.
 
-* **array axis 0 (rows) is eta'**, **array axis 1 (columns) is phi'** — as in EnergyFlow's
-  ``pixelate`` (``image[i_eta, i_phi]``). eta' and phi' are the constituent's pseudorapidity and
-  azimuth relative to the image centre, after the optional rotation and flips (dimensionless;
-  radians for phi').
+* **array axis 0 (rows) is eta'**, **array axis 1 (columns) is phi'**: ``image[i_eta, i_phi]``.
+  (EnergyFlow >= 1.0's ``pixelate`` fills ``image[i_phi, i_y]``, the transpose.) eta' and phi'
+  are the constituent's pseudorapidity and azimuth relative to the image centre, after the
+  optional rotation and flips (dimensionless; radians for phi').
 * Pixel ``i`` along an axis covers ``[-half_width + i w, -half_width + (i + 1) w)`` with
   ``w = 2 half_width / npix``: index 0 is the most negative coordinate. For an even ``npix`` the
   image centre (0, 0) is the corner shared by the four central pixels
@@ -23,7 +23,8 @@ Preprocessing steps (each a switch), applied in this order:
 
 1. **centre** — ``"centroid"``: the pT-weighted centroid of (eta, phi) goes to (0, 0);
    ``"leading"``: the leading (highest-pT) constituent goes to (0, 0). Azimuths are taken
-   relative to the leading constituent and wrapped into (-pi, pi] *before* any averaging, so a
+   relative to a reference constituent of the jet (the first one with pT > 0: the leading one
+   for pT-sorted jets such as hepdl's) and wrapped into (-pi, pi] *before* any averaging, so a
    jet that straddles phi = +-pi is not torn apart (the raw-phi average of such a jet is wrong by
    up to pi; EnergyFlow's ``pixelate`` leaves this to the caller).
 2. **rotate** — the principal axis of the pT-weighted (eta, phi) covariance of the constituents
@@ -43,8 +44,9 @@ Constituents with pT <= 0 or a non-finite pT, eta or phi carry no weight and are
 with no remaining constituent inside the window is *empty*: its image is all zeros (never NaN)
 and ``return_empty=True`` reports it.
 
-Everything runs in one numba-compiled pass over the flattened constituents of all jets (loop over
-jets inside numba, float64 arithmetic, float32 output); the result is deterministic.
+Everything runs in one numba-compiled call over the flattened constituents of all jets (the loop
+over jets is inside numba; three passes over each jet's constituents; float64 arithmetic and
+accumulation, float32 output); the result is deterministic.
 """
 
 from __future__ import annotations
@@ -155,10 +157,8 @@ def _wrap(dphi: float) -> float:
     """dphi wrapped into (-pi, pi]."""
     if -math.pi < dphi <= math.pi:
         return dphi
-    dphi = math.fmod(dphi, _TWO_PI)
-    if dphi > math.pi:
-        dphi -= _TWO_PI
-    elif dphi <= -math.pi:
+    dphi -= _TWO_PI * math.ceil((dphi - math.pi) / _TWO_PI)
+    if dphi <= -math.pi:  # rounding at the boundary
         dphi += _TWO_PI
     return dphi
 
@@ -166,71 +166,77 @@ def _wrap(dphi: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def _images_kernel(pt, eta, phi, offsets, npix, half_width, leading, rotate, flip, normalise,
                    max_nconst, images, window_pt):
+    """Three passes per jet: moments; rotate + pixelate into a float64 scratch; flip + copy out."""
     inv_w = npix / (2.0 * half_width)
     half = npix // 2
     upper = npix - half  # first row / column of the upper (right) half
     x_eta = np.empty(max_nconst, dtype=np.float64)
     x_phi = np.empty(max_nconst, dtype=np.float64)
-    i_eta = np.empty(max_nconst, dtype=np.int64)
-    i_phi = np.empty(max_nconst, dtype=np.int64)
     weight = np.empty(max_nconst, dtype=np.float64)
+    pixel = np.empty(max_nconst, dtype=np.int64)
     scratch = np.zeros(npix * npix, dtype=np.float64)
+    flat_images = images.reshape(images.shape[0], npix * npix)
     for j in range(len(offsets) - 1):
         start, stop = offsets[j], offsets[j + 1]
-        # reference: leading valid constituent
+        # reference for the phi wrap-around: the first constituent with pt > 0 (the leading one of
+        # pT-sorted jets); any constituent of the jet gives the same centroid
         ref = -1
-        ref_pt = 0.0
         for k in range(start, stop):
             p = float(pt[k])
-            if p > ref_pt and math.isfinite(p) and math.isfinite(eta[k]) and math.isfinite(phi[k]):
-                ref, ref_pt = k, p
+            if p > 0.0 and math.isfinite(p) and math.isfinite(eta[k]) and math.isfinite(phi[k]):
+                ref = k
+                break
         if ref < 0:
             continue
+        eta_ref = float(eta[ref])
         phi_ref = float(phi[ref])
-        # pass 1: coordinates relative to the leading constituent, pT sums and first moments
+        # pass 1: coordinates relative to the reference, pT sums, first and second moments
         m = 0
+        lead = 0
         sum_w = 0.0
-        sum_eta = 0.0
-        sum_phi = 0.0
-        for k in range(start, stop):
+        s_e = 0.0
+        s_p = 0.0
+        s_ee = 0.0
+        s_pp = 0.0
+        s_ep = 0.0
+        for k in range(ref, stop):
             p = float(pt[k])
             if not (p > 0.0 and math.isfinite(p) and math.isfinite(eta[k]) and math.isfinite(phi[k])):
                 continue
-            e = float(eta[k]) - float(eta[ref])
+            e = float(eta[k]) - eta_ref
             f = _wrap(float(phi[k]) - phi_ref)
             x_eta[m] = e
             x_phi[m] = f
             weight[m] = p
+            if p > weight[lead]:
+                lead = m
             sum_w += p
-            sum_eta += p * e
-            sum_phi += p * f
+            s_e += p * e
+            s_p += p * f
+            s_ee += p * e * e
+            s_pp += p * f * f
+            s_ep += p * e * f
             m += 1
-        mean_eta = sum_eta / sum_w
-        mean_phi = sum_phi / sum_w
+        mean_eta = s_e / sum_w
+        mean_phi = s_p / sum_w
         if leading:
-            shift_eta = 0.0
-            shift_phi = 0.0
+            shift_eta = x_eta[lead]
+            shift_phi = x_phi[lead]
         else:
             shift_eta = mean_eta
             shift_phi = mean_phi
-        # pass 2: second moments about the pT centroid
         cos_t = 1.0
         sin_t = 0.0
-        if rotate:
-            s_ee = 0.0
-            s_pp = 0.0
-            s_ep = 0.0
-            for q in range(m):
-                de = x_eta[q] - mean_eta
-                dp = x_phi[q] - mean_phi
-                s_ee += weight[q] * de * de
-                s_pp += weight[q] * dp * dp
-                s_ep += weight[q] * de * dp
-            if s_ep != 0.0 or s_ee != s_pp:
-                theta = 0.5 * math.atan2(2.0 * s_ep, s_ee - s_pp)
+        if rotate and m > 1:
+            # pT-weighted covariance (times sum_w) about the centroid
+            c_ee = s_ee - s_e * mean_eta
+            c_pp = s_pp - s_p * mean_phi
+            c_ep = s_ep - s_e * mean_phi
+            if c_ep != 0.0 or c_ee != c_pp:
+                theta = 0.5 * math.atan2(2.0 * c_ep, c_ee - c_pp)
                 cos_t = math.cos(theta)
                 sin_t = math.sin(theta)
-        # pass 3: centre, rotate, pixel indices, half sums
+        # pass 2: centre, rotate, pixelate into the scratch image, half sums
         lower_pt = 0.0
         upper_pt = 0.0
         left_pt = 0.0
@@ -239,18 +245,16 @@ def _images_kernel(pt, eta, phi, offsets, npix, half_width, leading, rotate, fli
         for q in range(m):
             e = x_eta[q] - shift_eta
             f = x_phi[q] - shift_phi
-            e_rot = cos_t * e + sin_t * f
-            f_rot = -sin_t * e + cos_t * f
-            t_eta = (e_rot + half_width) * inv_w
-            t_phi = (f_rot + half_width) * inv_w
+            t_eta = (cos_t * e + sin_t * f + half_width) * inv_w
+            t_phi = (-sin_t * e + cos_t * f + half_width) * inv_w
             if not (0.0 <= t_eta < npix and 0.0 <= t_phi < npix):
-                i_eta[q] = -1
+                pixel[q] = -1
                 continue
             a = int(t_eta)  # floor, t >= 0
             b = int(t_phi)
-            i_eta[q] = a
-            i_phi[q] = b
             p = weight[q]
+            pixel[q] = a * npix + b
+            scratch[a * npix + b] += p
             total += p
             if a < half:
                 lower_pt += p
@@ -260,33 +264,31 @@ def _images_kernel(pt, eta, phi, offsets, npix, half_width, leading, rotate, fli
                 left_pt += p
             elif b >= upper:
                 right_pt += p
-        window_pt[j] = total
-        if total <= 0.0:
+        if not (total > 0.0 and math.isfinite(total) and math.isfinite(sum_w)):
+            for q in range(m):  # empty (or an overflowing pt sum): a zero image, reported empty
+                if pixel[q] >= 0:
+                    scratch[pixel[q]] = 0.0
             continue
+        window_pt[j] = total
         flip_eta = flip and lower_pt > upper_pt
         flip_phi = flip and left_pt > right_pt
-        # pass 4: scatter into the float64 scratch image, then copy touched pixels out and reset
+        norm = total if normalise else 1.0
+        image = flat_images[j]
+        # pass 3: copy the touched pixels out (reflected where flipped) and reset the scratch
         for q in range(m):
-            a = i_eta[q]
-            if a < 0:
-                continue
-            b = i_phi[q]
-            if flip_eta:
-                a = npix - 1 - a
-            if flip_phi:
-                b = npix - 1 - b
-            i_eta[q] = a * npix + b
-            scratch[a * npix + b] += weight[q]
-        scale = 1.0 / total if normalise else 1.0
-        image = images[j]
-        for q in range(m):
-            flat = i_eta[q]
+            flat = pixel[q]
             if flat < 0:
                 continue
             value = scratch[flat]
             if value != 0.0:
-                image[flat // npix, flat % npix] = value * scale
                 scratch[flat] = 0.0
+                a = flat // npix
+                b = flat - a * npix
+                if flip_eta:
+                    a = npix - 1 - a
+                if flip_phi:
+                    b = npix - 1 - b
+                image[a * npix + b] = value / norm
 
 
 @numba.njit(cache=True, nogil=True)
@@ -303,7 +305,7 @@ def _pixelate_kernel(pt, eta, phi, offsets, npix, half_width, normalise, images,
                 scratch[int(t_eta), int(t_phi)] += p
                 total += p
         window_pt[j] = total
-        scale = 1.0 / total if (normalise and total > 0.0) else 1.0
+        norm = total if (normalise and total > 0.0) else 1.0
         for k in range(offsets[j], offsets[j + 1]):
             p = float(pt[k])
             t_eta = (float(eta[k]) + half_width) * inv_w
@@ -311,5 +313,5 @@ def _pixelate_kernel(pt, eta, phi, offsets, npix, half_width, normalise, images,
             if p > 0.0 and math.isfinite(p) and 0.0 <= t_eta < npix and 0.0 <= t_phi < npix:
                 a, b = int(t_eta), int(t_phi)
                 if scratch[a, b] != 0.0:
-                    images[j, a, b] = scratch[a, b] * scale
+                    images[j, a, b] = scratch[a, b] / norm
                     scratch[a, b] = 0.0
