@@ -28,6 +28,16 @@ def _output_activation(name: str) -> nn.Module:
     return {"linear": nn.Identity, "relu": nn.ReLU, "softplus": nn.Softplus, "sigmoid": nn.Sigmoid}[name]()
 
 
+def _same_conv(c_in: int, c_out: int, kernel_size: int) -> list[nn.Module]:
+    """A stride-1 convolution keeping the image size ('same'); even kernels pad one more pixel at
+    the high end (as PyTorch's padding='same'), done by an explicit ZeroPad2d because the built-in
+    'same' with an even kernel falls off oneDNN's fast path (15x slower backward on CPU)."""
+    low, high = (kernel_size - 1) // 2, kernel_size // 2
+    if low == high:
+        return [nn.Conv2d(c_in, c_out, kernel_size, padding=low)]
+    return [nn.ZeroPad2d((low, high, low, high)), nn.Conv2d(c_in, c_out, kernel_size)]
+
+
 def _as_4d(images: torch.Tensor) -> torch.Tensor:
     """(n, npix, npix) or (n, 1, npix, npix) -> (n, 1, npix, npix)."""
     return images.unsqueeze(1) if images.dim() == 3 else images
@@ -60,7 +70,7 @@ class ConvAE(nn.Module):
             if layer == "pool":
                 encoder.append(nn.MaxPool2d(2))
             else:
-                encoder += [nn.Conv2d(channels, int(layer), kernel_size, padding="same"), nn.PReLU()]
+                encoder += [*_same_conv(channels, int(layer), kernel_size), nn.PReLU()]
                 channels = int(layer)
         self.bottom_shape = (channels, npix >> n_pool, npix >> n_pool)
         flat = math.prod(self.bottom_shape)
@@ -96,12 +106,12 @@ class ConvAE(nn.Module):
             out = int(layer)
             is_last = i == len(mirrored) - 1
             out = 1 if is_last else max(out, 1)
-            decoder.append(nn.Conv2d(channels, out, kernel_size, padding="same"))
+            decoder += _same_conv(channels, out, kernel_size)
             if not is_last:
                 decoder.append(nn.PReLU())
             channels = out
         if channels != 1:  # encoder ended with a pool: project to one channel
-            decoder.append(nn.Conv2d(channels, 1, kernel_size, padding="same"))
+            decoder += _same_conv(channels, 1, kernel_size)
         decoder.append(_output_activation(output_activation))
         self.decoder = nn.Sequential(*decoder)
 

@@ -1,0 +1,175 @@
+"""Score jets with a trained autoencoder: per-jet reconstruction error and anomaly score; ``hepdl score``.
+
+Scores file (HDF5, an interface the metrics and report stages read; keep it exactly)
+====================================================================================
+
+================================  ======================  ===========================================
+path                              type / shape            meaning
+================================  ======================  ===========================================
+``/jets/<column>``                as in the images file   every ``/jets`` column of the images files
+                                                          for the scored rows, in input row order
+``/jets/reconstruction_error``    float32 (n,)            mean over the npix x npix pixels of the
+                                                          squared difference between the transformed
+                                                          image and its reconstruction
+``/jets/score``                   float32 (n,)            anomaly score after the variant's score
+                                                          correction (hepdl.postprocess); equal to
+                                                          ``reconstruction_error`` when it has none
+``/mean_input``                   float32 (npix, npix)    mean transformed image of the scored jets
+``/mean_reconstruction``          float32 (npix, npix)    mean reconstruction of the scored jets
+``/examples/input``               float32 (k, npix, npix) the first k <= 8 scored transformed images
+``/examples/reconstruction``      float32 (k, npix, npix) their reconstructions
+================================  ======================  ===========================================
+
+Root attributes: ``provenance`` (JSON), ``model`` (path of the model file), ``variant``,
+``variant_options`` (JSON), ``split``, ``dataset_files`` (JSON list of the images files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from hepdl.atomic import atomic_path
+from hepdl.checkpoint import load_checkpoint
+from hepdl.errors import CheckpointError, HepdlError, InputFileError
+from hepdl.models import build_model
+from hepdl.progress import Progress
+from hepdl.provenance import provenance
+
+log = logging.getLogger("hepdl.score")
+
+N_EXAMPLES = 8
+DEFAULT_BATCH = 4096
+
+
+def load_model(model_path: str | os.PathLike, device: str | torch.device = "cpu"
+               ) -> tuple[torch.nn.Module, dict[str, Any], dict[str, Any]]:
+    """The trained model (eval mode) of a model file, with its tensors and metadata."""
+    tensors, meta = load_checkpoint(model_path, kind="model")
+    for key in ("model_config", "npix", "variant", "variant_options"):
+        if key not in meta:
+            raise CheckpointError(f"{model_path} is a hepdl model file without {key!r} in its metadata "
+                                  f"(write it with `hepdl train`)")
+    for key in ("state_dict", "mean_image"):
+        if key not in tensors:
+            raise CheckpointError(f"{model_path} is a hepdl model file without the tensor {key!r} "
+                                  f"(write it with `hepdl train`)")
+    try:
+        model = build_model(meta["model_config"], int(meta["npix"]))
+        model.load_state_dict(tensors["state_dict"])
+    except (HepdlError, RuntimeError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{model_path}: the weights do not fit the model its metadata describes "
+                              f"({str(err).splitlines()[0][:200]})") from None
+    return model.to(device).eval(), tensors, meta
+
+
+def score_correction(tensors: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """The score-correction dict of hepdl.postprocess stored in a model file (arrays as numpy)."""
+    correction = {k: v.numpy() for k, v in tensors.get("score_correction", {}).items()}
+    correction.update(meta.get("score_correction_scalars", {}))
+    return correction
+
+
+def score(model_path: str | os.PathLike, images_paths: str | os.PathLike | list[str | os.PathLike],
+          output: str | os.PathLike, split: str | None = "test", batch_size: int = DEFAULT_BATCH,
+          device: str = "cpu") -> dict[str, Any]:
+    """Write the scores file (format in the module docstring) for every jet of ``split``.
+
+    Images are streamed in batches of ``batch_size`` over the images files (memory does not grow
+    with the dataset), transformed with the model's variant, reconstructed, and scored. ``split``
+    None scores every row. Returns ``{"n_jets", "mean_reconstruction_error", "output"}``.
+    """
+    from hepdl.image_store import iter_images, read_images
+    from hepdl.postprocess import apply_score_correction, transform_images
+    from hepdl.train import check_pixels, configure_threads
+
+    configure_threads()
+    paths = [images_paths] if isinstance(images_paths, (str, os.PathLike)) else list(images_paths)
+    model, tensors, meta = load_model(model_path, device)
+    options, npix = meta["variant_options"], int(meta["npix"])
+    correction = score_correction(tensors, meta)
+    with atomic_path(output) as tmp, h5py.File(tmp, "w") as h5:
+        jets = h5.create_group("jets")
+        _, first_cols = read_images(paths, split=split, max_jets=0)
+        datasets: dict[str, h5py.Dataset] = {}
+        for name, value in first_cols.items():
+            dtype = h5py.string_dtype() if value.dtype == object else value.dtype
+            datasets[name] = jets.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+        for name in ("reconstruction_error", "score"):
+            datasets[name] = jets.create_dataset(name, shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(4096,))
+        sum_input = np.zeros((npix, npix), dtype=np.float64)
+        sum_reco = np.zeros((npix, npix), dtype=np.float64)
+        examples_in: list[np.ndarray] = []
+        examples_reco: list[np.ndarray] = []
+        n = 0
+        with Progress(None, f"score {Path(str(output)).name}", unit="jets") as progress, torch.no_grad():
+            for images, cols in iter_images(paths, split, batch_size):
+                if images.shape[1:] != (npix, npix):
+                    _raise_shape(paths, images.shape[1:], npix, model_path)
+                check_pixels(images, cols)
+                transformed = transform_images(images, options)
+                batch = torch.from_numpy(transformed).unsqueeze(1).to(device)
+                reco = model(batch)[:, 0].float().cpu().numpy()
+                errors = np.mean(np.square(reco - transformed), axis=(1, 2), dtype=np.float32)
+                if "jet_mass" not in cols and options.get("mass_decorrelation", False):
+                    raise InputFileError(f"variant {meta['variant']!r} decorrelates from the jet mass, but "
+                                         f"{', '.join(map(str, paths))} have no /jets/jet_mass column")
+                scores = apply_score_correction(errors, transformed, cols.get("jet_mass"), correction, options)
+                m = len(images)
+                for name, ds in datasets.items():
+                    value = {"reconstruction_error": errors, "score": scores}.get(name)
+                    value = cols[name] if value is None else value
+                    ds.resize((n + m,))
+                    ds[n:n + m] = value
+                sum_input += transformed.sum(axis=0, dtype=np.float64)
+                sum_reco += reco.sum(axis=0, dtype=np.float64)
+                if sum(len(e) for e in examples_in) < N_EXAMPLES:
+                    need = N_EXAMPLES - sum(len(e) for e in examples_in)
+                    examples_in.append(transformed[:need])
+                    examples_reco.append(reco[:need])
+                n += m
+                progress.update(m)
+        empty = np.zeros((0, npix, npix), dtype=np.float32)
+        h5["mean_input"] = (sum_input / max(n, 1)).astype(np.float32)
+        h5["mean_reconstruction"] = (sum_reco / max(n, 1)).astype(np.float32)
+        h5["examples/input"] = np.concatenate(examples_in) if examples_in else empty
+        h5["examples/reconstruction"] = np.concatenate(examples_reco) if examples_reco else empty
+        h5.attrs["provenance"] = json.dumps(provenance(seed=meta.get("seed"), model_provenance=meta.get("provenance")))
+        h5.attrs["model"] = str(model_path)
+        h5.attrs["variant"] = meta["variant"]
+        h5.attrs["variant_options"] = json.dumps(options, sort_keys=True)
+        h5.attrs["split"] = "all" if split is None else split
+        h5.attrs["dataset_files"] = json.dumps([str(p) for p in paths])
+        mean_error = float(np.mean(datasets["reconstruction_error"][:])) if n else float("nan")
+    log.info("scored %d %s jets of %s: mean reconstruction error %.4g -> %s", n, split or "all",
+             ", ".join(map(str, paths)), mean_error, output)
+    return {"n_jets": n, "mean_reconstruction_error": mean_error, "output": str(output)}
+
+
+def _raise_shape(paths: list, shape: tuple, npix: int, model_path: Any) -> None:
+    raise InputFileError(f"images in {', '.join(map(str, paths))} are {shape[0]}x{shape[1]} pixels but "
+                         f"model {model_path} was trained on {npix}x{npix}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="MODEL.pt", help="model file written by `hepdl train`")
+    parser.add_argument("--images", nargs="+", required=True, metavar="PATH", help="images files (HDF5)")
+    parser.add_argument("--output", required=True, metavar="SCORES.h5", help="scores file to write")
+    parser.add_argument("--split", default="test", choices=["train", "validation", "test", "all"],
+                        help="which split to score (default: test)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="jets per forward pass")
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = score(args.model, args.images, args.output, split=None if args.split == "all" else args.split,
+                    batch_size=args.batch_size)
+    print(f"scored {summary['n_jets']} jets -> {summary['output']}")
+    return 0

@@ -1,0 +1,100 @@
+"""Scoring: one row per test jet in input order, metadata carried, the scores-file format."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from hepdl.score import load_model, score
+from hepdl.train import train
+from test_train import NPIX, tiny_config, write_images_file
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("score")
+    background = write_images_file(directory / "qcd.h5", n=300, seed=1)
+    model = directory / "m.pt"
+    train(background, model, tiny_config(max_epochs=2), variant="normalised")
+    shards = [write_images_file(directory / f"top_{i}.h5", n=150 + 20 * i, seed=10 + i, label=1) for i in range(2)]
+    return model, shards
+
+
+def test_scores_match_input_jets_one_to_one(trained, tmp_path):
+    model, shards = trained
+    out = tmp_path / "scores.h5"
+    summary = score(model, shards, out, batch_size=37)  # batches straddle the shard boundary
+    expected_file, expected_entry, expected_mass = [], [], []
+    images = []
+    for shard in shards:
+        with h5py.File(shard) as h5:
+            test = h5["jets/split"][:] == 2
+            expected_file += list(h5["jets/source_file"].asstr()[:][test])
+            expected_entry.append(h5["jets/source_entry"][:][test])
+            expected_mass.append(h5["jets/jet_mass"][:][test])
+            images.append(h5["images"][:][test])
+    images = np.concatenate(images)
+    with h5py.File(out) as h5:
+        jets = h5["jets"]
+        assert summary["n_jets"] == len(images) == len(jets["score"])
+        assert list(jets["source_file"].asstr()[:]) == expected_file
+        np.testing.assert_array_equal(jets["source_entry"][:], np.concatenate(expected_entry))
+        np.testing.assert_array_equal(jets["jet_mass"][:], np.concatenate(expected_mass))
+        assert set(jets["split"][:]) == {2} and set(jets["label"][:]) == {1}
+        assert {"label", "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_nconst", "tau1", "tau2", "tau3",
+                "source_file", "source_entry", "source_jet", "split", "reconstruction_error", "score"} == set(jets)
+        assert jets["reconstruction_error"].dtype == np.float32 and jets["score"].dtype == np.float32
+        # reconstruction error recomputed independently with the model in torch
+        net, tensors, _ = load_model(model)
+        with torch.no_grad():
+            reco = net(torch.from_numpy(images)).numpy()[:, 0]
+        np.testing.assert_allclose(jets["reconstruction_error"][:], ((reco - images) ** 2).mean(axis=(1, 2)), rtol=1e-5)
+        # the variant normalises by the error of the mean training image
+        trivial = ((images - tensors["mean_image"].numpy()[None]) ** 2).mean(axis=(1, 2))
+        np.testing.assert_allclose(jets["score"][:], jets["reconstruction_error"][:] / trivial, rtol=1e-5)
+        np.testing.assert_allclose(h5["mean_input"][:], images.mean(axis=0), rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(h5["mean_reconstruction"][:], reco.mean(axis=0), rtol=1e-4, atol=1e-8)
+        np.testing.assert_array_equal(h5["examples/input"][:], images[:8])
+        assert h5["examples/reconstruction"].shape == (8, NPIX, NPIX)
+        assert h5.attrs["split"] == "test" and h5.attrs["variant"] == "normalised"
+        assert json.loads(h5.attrs["variant_options"])["score_normalisation"] == "trivial"
+        assert json.loads(h5.attrs["dataset_files"]) == [str(s) for s in shards]
+        assert h5.attrs["model"] == str(model)
+        assert "versions" in json.loads(h5.attrs["provenance"])
+
+
+def test_plain_variant_score_equals_reconstruction_error(tmp_path):
+    background = write_images_file(tmp_path / "qcd.h5", n=120)
+    train(background, tmp_path / "m.pt", tiny_config(max_epochs=1))
+    score(tmp_path / "m.pt", background, tmp_path / "s.h5", split="validation")
+    with h5py.File(tmp_path / "s.h5") as h5:
+        np.testing.assert_array_equal(h5["jets/score"][:], h5["jets/reconstruction_error"][:])
+        assert set(h5["jets/split"][:]) == {1}
+
+
+def test_cli_score_and_wrong_image_size(trained, tmp_path, capsys):
+    from hepdl.cli import main
+
+    model, shards = trained
+    assert main(["score", "--model", str(model), "--images", str(shards[0]), "--output", str(tmp_path / "s.h5")]) == 0
+    other = write_images_file(tmp_path / "big.h5", n=50, npix=NPIX + 4)
+    assert main(["score", "--model", str(model), "--images", str(other), "--output", str(tmp_path / "b.h5")]) == 2
+    assert "trained on 16x16" in capsys.readouterr().err
+    assert not (tmp_path / "b.h5").exists()
+
+
+def test_model_file_without_metadata_is_refused(tmp_path):
+    from hepdl.checkpoint import save_checkpoint
+    from hepdl.errors import CheckpointError
+
+    save_checkpoint(tmp_path / "nometa.pt", "model", {"state_dict": {}}, {})
+    with pytest.raises(CheckpointError, match="nometa.pt is a hepdl model file without 'model_config'"):
+        load_model(tmp_path / "nometa.pt")
+    save_checkpoint(tmp_path / "mismatch.pt", "model", {"state_dict": {"w": torch.ones(1)}, "mean_image": torch.ones(2, 2)},
+                    {"model_config": {"name": "conv_ae"}, "npix": 40, "variant": "plain", "variant_options": {}})
+    with pytest.raises(CheckpointError, match="mismatch.pt: the weights do not fit the model"):
+        load_model(tmp_path / "mismatch.pt")

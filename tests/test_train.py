@@ -1,0 +1,179 @@
+"""Training: learning, determinism, exact resume, history, model file contents."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from hepdl.checkpoint import load_checkpoint
+from hepdl.config import load_config
+from hepdl.errors import CheckpointError
+from hepdl.train import checkpoint_path, epoch_permutation, train
+
+NPIX = 16
+TINY_MODEL = {"name": "conv_ae", "options": {"conv_layers": [4, "pool", 4], "dense": [32], "latent_dim": 8}}
+
+
+def write_images_file(path: Path, n: int = 400, npix: int = NPIX, seed: int = 0, label: int = 0,
+                      splits: tuple[float, float] = (0.5, 0.75)) -> Path:
+    """A small images file in the hepdl images format: each image a Gaussian core at the centre
+    plus a second prong at a random position (unit sum), split codes from a seeded draw."""
+    rng = np.random.default_rng(seed)
+    grid = np.arange(npix) - (npix - 1) / 2
+    yy, xx = np.meshgrid(grid, grid, indexing="ij")
+    centres = rng.uniform(-npix / 4, npix / 4, size=(n, 2))
+    weight = rng.uniform(0.2, 0.5, size=n)
+    core = np.exp(-(yy**2 + xx**2) / 2.0)[None]
+    prong = np.exp(-((yy[None] - centres[:, :1, None]) ** 2 + (xx[None] - centres[:, 1:, None]) ** 2) / 2.0)
+    images = (1 - weight)[:, None, None] * core / core.sum() + weight[:, None, None] * prong / prong.sum(axis=(1, 2), keepdims=True)
+    images = images.astype(np.float32)
+    draw = rng.uniform(size=n)
+    split = np.where(draw < splits[0], 0, np.where(draw < splits[1], 1, 2)).astype(np.uint8)
+    with h5py.File(path, "w") as h5:
+        h5["images"] = images
+        jets = h5.create_group("jets")
+        jets["label"] = np.full(n, label, dtype=np.int32)
+        for name in ("jet_pt", "jet_eta", "jet_phi", "tau1", "tau2", "tau3"):
+            jets[name] = rng.uniform(0.1, 1.0, size=n).astype(np.float32)
+        jets["jet_mass"] = rng.uniform(20, 200, size=n).astype(np.float32)
+        jets["jet_nconst"] = rng.integers(10, 80, size=n).astype(np.int32)
+        jets.create_dataset("source_file", data=np.array([f"{path.stem}.root"] * n, dtype=object),
+                            dtype=h5py.string_dtype())
+        jets["source_entry"] = np.arange(n, dtype=np.int64)
+        jets["source_jet"] = np.zeros(n, dtype=np.int32)
+        jets["split"] = split
+        h5.attrs["provenance"] = json.dumps({"test": True})
+        h5.attrs["npix"] = npix
+    return path
+
+
+def tiny_config(**training) -> dict:
+    return load_config(None, overrides={
+        "seed": 7, "images": {"npix": NPIX}, "model": TINY_MODEL,
+        "training": {"batch_size": 16, "learning_rate": 1e-2, "max_epochs": 4, **training},
+        "postprocessing": {"plain": {}, "normalised": {"score_normalisation": "trivial"}}})
+
+
+@pytest.fixture(scope="module")
+def images_file(tmp_path_factory) -> Path:
+    return write_images_file(tmp_path_factory.mktemp("images") / "qcd.h5")
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    tensors, _ = load_checkpoint(path, kind="model")
+    return tensors["state_dict"]
+
+
+def test_training_learns_the_images(images_file, tmp_path):
+    """Loss drops well below the untrained loss and below the average-image reference line."""
+    history_path = tmp_path / "history.csv"
+    summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=15), history_path=history_path)
+    history = summary["history"]
+    assert len(history) == 15
+    from hepdl.score import load_model
+    from hepdl.train import load_split, squared_error_sums
+    train_images, _ = load_split([images_file], "train", {})
+    torch.manual_seed(7)
+    from hepdl.models import build_model
+    untrained = build_model(TINY_MODEL, NPIX)
+    untrained_loss = float(squared_error_sums(untrained, train_images, torch.device("cpu")).mean()) / NPIX**2
+    trained, _, _ = load_model(tmp_path / "m.pt")
+    trained_loss = float(squared_error_sums(trained, train_images, torch.device("cpu")).mean()) / NPIX**2
+    assert trained_loss < untrained_loss / 10
+    assert summary["best_val_loss"] < summary["average_image_loss"]
+    with history_path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 16))
+    assert {"train_loss", "val_loss", "average_image_loss", "learning_rate", "seconds", "images_per_s"} <= set(rows[0])
+    assert float(rows[-1]["val_loss"]) == pytest.approx(history[-1]["val_loss"])
+
+
+def test_model_file_records_what_made_it(images_file, tmp_path):
+    summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=2), variant="normalised")
+    tensors, meta = load_checkpoint(tmp_path / "m.pt", kind="model")
+    assert meta["variant"] == "normalised" and meta["variant_options"]["score_normalisation"] == "trivial"
+    assert meta["npix"] == NPIX and meta["seed"] == 7 and meta["model_config"] == TINY_MODEL
+    assert meta["best_epoch"] == summary["best_epoch"] and len(meta["history"]) == 2
+    assert "git_commit" in meta["provenance"] and "versions" in meta["provenance"]
+    assert meta["config"]["training"]["batch_size"] == 16
+    with h5py.File(images_file) as h5:
+        train_mean = h5["images"][:][h5["jets/split"][:] == 0].mean(axis=0)
+    np.testing.assert_allclose(tensors["mean_image"].numpy(), train_mean, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(tensors["score_correction"]["mean_train_image"].numpy(), tensors["mean_image"].numpy())
+    # the file loads with weights_only=True (nothing pickled)
+    torch.load(tmp_path / "m.pt", weights_only=True)
+
+
+def test_same_seed_gives_identical_weights(images_file, tmp_path):
+    config = tiny_config(max_epochs=2)
+    train(images_file, tmp_path / "a.pt", config)
+    train(images_file, tmp_path / "b.pt", config)
+    a, b = weights(tmp_path / "a.pt"), weights(tmp_path / "b.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    train(images_file, tmp_path / "c.pt", config, seed=8)
+    c = weights(tmp_path / "c.pt")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resumed_run_ends_bit_identical_to_uninterrupted_run(images_file, tmp_path):
+    # patience 1 with a tiny lr plateau patience exercises early-stopping and scheduler state too
+    config = tiny_config(max_epochs=5, lr_plateau_patience=1, early_stopping_patience=3)
+    full = train(images_file, tmp_path / "full.pt", config)
+    train(images_file, tmp_path / "part.pt", config, epochs=2)  # "crash" after epoch 2
+    assert checkpoint_path(tmp_path / "part.pt").exists()
+    resumed = train(images_file, tmp_path / "part.pt", config, resume=True)
+    a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "part.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["val_loss"] for r in resumed["history"]] == [r["val_loss"] for r in full["history"]]
+    assert resumed["best_epoch"] == full["best_epoch"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(images_file, tmp_path):
+    train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=1))
+    with pytest.raises(CheckpointError, match="m.pt.ckpt belongs to another run"):
+        train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=2), seed=99, resume=True)
+
+
+def test_epoch_permutation_depends_on_seed_and_epoch_only():
+    assert torch.equal(epoch_permutation(1, 3, 50), epoch_permutation(1, 3, 50))
+    assert not torch.equal(epoch_permutation(1, 3, 50), epoch_permutation(1, 4, 50))
+    assert sorted(epoch_permutation(1, 3, 50).tolist()) == list(range(50))
+
+
+def test_cli_train_writes_model_and_history(images_file, tmp_path, capsys):
+    import yaml
+
+    from hepdl.cli import main
+
+    config_file = tmp_path / "config.yaml"
+    config = tiny_config(max_epochs=1)
+    config_file.write_text(yaml.safe_dump(config))
+    rc = main(["train", "--images", str(images_file), "--output", str(tmp_path / "m.pt"), "--config",
+               str(config_file), "--history", str(tmp_path / "h.csv"), "--seed", "3"])
+    assert rc == 0
+    assert (tmp_path / "m.pt").exists() and (tmp_path / "h.csv").exists()
+    assert load_checkpoint(tmp_path / "m.pt")[1]["seed"] == 3
+    rc = main(["train", "--images", str(tmp_path / "missing.h5"), "--output", str(tmp_path / "x.pt")])
+    assert rc == 2
+    assert "missing.h5" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_nan_or_negative_pixels_are_refused_naming_the_jet(tmp_path):
+    from hepdl.errors import InputFileError
+
+    path = write_images_file(tmp_path / "bad.h5", n=60)
+    with h5py.File(path, "r+") as h5:
+        row = int(np.flatnonzero(h5["jets/split"][:] == 0)[3])
+        images = h5["images"][:]
+        images[row, 2, 2] = np.nan
+        h5["images"][...] = images
+    with pytest.raises(InputFileError, match=f"source_file bad.root, source_entry {row}"):
+        train(path, tmp_path / "m.pt", tiny_config(max_epochs=1))
+    assert not (tmp_path / "m.pt").exists()
