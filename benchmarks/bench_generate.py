@@ -7,6 +7,15 @@
     of events so that load from other processes hits both alike; Pythia's initialisation is
     timed separately (it is paid once per shard).
 
+``python benchmarks/bench_generate.py etacut [--events 3000] [--cuts 3.5 4.3 5.3]``
+    Evaluates (and documents why hepdl does not use) a particle |pseudorapidity| cut before the
+    clustering. Per process, one generator clusters all particles and one per cut (SlowJet's
+    ``etaMax``), all with the same seed, so they see the same events. Prints, per cut, how many
+    selected jets are not reproduced bit for bit (every float64 field and constituent), how close
+    (Delta R in rapidity-phi, the clustering's distance) the nearest dropped particle came to a
+    selected jet axis and how many dropped particles lay within 2 R of one, and the mean time per
+    event of the whole generation (events are interleaved, so load hits all generators alike).
+
 ``python benchmarks/bench_generate.py bias [--events 30000] [--process qcd top]``
     Generates each process over a wide pTHat window (qcd > 200 GeV, top > 150 GeV, no upper
     limit), with Pythia's pTHat^n sampling bias (n = 4 qcd, 3 top) (``PhaseSpace:bias2Selection``) and event
@@ -106,16 +115,82 @@ def bias(args: argparse.Namespace) -> None:
                   f"{np.average(mass[~kept], weights=weight[~kept]) if (~kept).any() else float('nan'):.1f} GeV")
 
 
+def _same_jets(a: list, b: list) -> bool:
+    """Whether two ``JetGenerator.next_event`` jet lists are identical (every field, bit for bit)."""
+    return len(a) == len(b) and all(
+        x.keys() == y.keys() and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x)
+        for x, y in zip(a, b))
+
+
+def _jet_rapidity(jet: dict) -> float:
+    pz = jet["jet_pt"] * np.sinh(jet["jet_eta"])
+    e = np.sqrt(jet["jet_pt"] ** 2 + pz**2 + jet["jet_mass"] ** 2)
+    return float(0.5 * np.log((e + pz) / (e - pz)))
+
+
+def etacut(args: argparse.Namespace) -> None:
+    for process in args.process:
+        cuts = sorted(set(args.cuts), reverse=True)
+        gens = [JetGenerator(process, args.seed, {}) for _ in range(len(cuts) + 1)]
+        for gen, cut in zip(gens[1:], cuts):
+            gen.slow_jet.etaMax, gen.slow_jet.cutInEta = cut, True  # SlowJet's particle |eta| cut
+        r = gens[0].settings["jet_r"]
+        seconds = [0.0] * len(gens)
+        n_jets = 0
+        n_differ = [0] * len(cuts)  # selected jets of the full clustering not reproduced exactly
+        nearest = [np.inf] * len(cuts)  # min Delta R(y, phi) of a dropped particle to a selected jet axis
+        near = [0] * len(cuts)  # dropped particles within 2 R of a selected jet axis
+        for i_event in range(args.events):
+            outs: list = [None] * len(gens)
+            for j in range(len(gens)):  # rotate the order: no generator always runs first
+                k = (i_event + j) % len(gens)
+                t0 = time.perf_counter()
+                outs[k] = gens[k].next_event()
+                seconds[k] += time.perf_counter() - t0
+            ref = outs[0]
+            n_jets += len(ref)
+            for k, out in enumerate(outs[1:]):
+                if not _same_jets(ref, out):
+                    n_differ[k] += max(len(ref), len(out))  # counted generously: every jet of the event
+            if not ref:
+                continue
+            event = gens[0].event
+            visible = [event[i] for i in range(event.size()) if event[i].isFinal() and event[i].isVisible()]
+            abs_eta = np.abs([p.eta() for p in visible])
+            y = np.array([p.y() for p in visible])
+            phi = np.array([p.phi() for p in visible])
+            for jet in ref:
+                dphi = np.remainder(phi - jet["jet_phi"] + np.pi, 2 * np.pi) - np.pi
+                dr = np.hypot(y - _jet_rapidity(jet), dphi)
+                for k, cut in enumerate(cuts):
+                    dropped = dr[abs_eta > cut]
+                    if dropped.size:
+                        nearest[k] = min(nearest[k], float(dropped.min()))
+                        near[k] += int(np.sum(dropped < 2 * r))
+        ms = [1e3 * t / args.events for t in seconds]
+        print(f"{process}: {args.events} events, {n_jets} selected jets (seed {args.seed}); "
+              f"all particles: {ms[0]:.3f} ms/event")
+        for k, cut in enumerate(cuts):
+            print(f"  particle |eta| <= {cut:g}: {n_differ[k]} selected jets differ; nearest dropped particle "
+                  f"at Delta R(y, phi) = {nearest[k]:.2f}; {near[k]} dropped within 2R; "
+                  f"{ms[k + 1]:.3f} ms/event ({ms[k + 1] / ms[0] - 1:+.1%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("speed")
     s.add_argument("--events", type=int, default=1500)
+    e = sub.add_parser("etacut")
+    e.add_argument("--events", type=int, default=3000)
+    e.add_argument("--seed", type=int, default=1)
+    e.add_argument("--cuts", type=float, nargs="+", default=[3.5, 4.3, 5.3])
+    e.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     b = sub.add_parser("bias")
     b.add_argument("--events", type=int, default=30000)
     b.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     args = parser.parse_args()
-    {"speed": speed, "bias": bias}[args.mode](args)
+    {"speed": speed, "bias": bias, "etacut": etacut}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ Physics (particle level, no detector, no pile-up):
 
 Speed: Python never loops over the whole event record (each Pythia record access costs a few
 microseconds and an event has ~1000 entries). SlowJet clusters in C++; Python reads only the
-constituents of the selected jets and, for top, the few partons of the decay chain.
+constituents of the selected jets and, for top, the few partons of the decay chain. Top jets are
+truth-matched on SlowJet's jet axis (with a margin) before their constituents are read.
 """
 
 from __future__ import annotations
@@ -206,10 +207,13 @@ class JetGenerator:
         s = self.settings
         # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
         # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
-        # The pT threshold has a small margin; the exact cut is applied to the constituent sum.
+        # pT, |eta| and the top truth match are first checked on SlowJet's jet (the same E-scheme sum
+        # of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a margin of 1e-6;
+        # only jets that pass are read and get the exact cuts on their constituent sum.
         self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
         self._pt_hi = s["jet_pt_max"] * (1 + 1e-6)
         self._eta_hi = s["jet_abs_eta_max"] + 1e-6
+        self._dr_hi = s["truth_match_dr"] + 1e-6
         self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], max(self._pt_lo, 1e-3), 25.0, 2, 2, None, True, True)
         self.event = self.pythia.event
         self.n_events = 0
@@ -244,14 +248,19 @@ class JetGenerator:
             pt = slow_jet.pT(i)
             if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT (SlowJet order)
                 continue
-            if abs(slow_jet.p(i).eta()) >= self._eta_hi:
-                continue
-            jet = self._jet(slow_jet.constituents(i))
-            if jet is None:
+            axis = slow_jet.p(i)
+            eta = axis.eta()
+            if abs(eta) >= self._eta_hi:
                 continue
             if self.label == 1:
                 if partons is None:
                     partons = hadronic_top_partons(self.event)
+                if matched_top_index(eta, axis.phi(), partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                    continue
+            jet = self._jet(slow_jet.constituents(i))
+            if jet is None:
+                continue
+            if self.label == 1:
                 k = matched_top_index(jet["jet_eta"], jet["jet_phi"], partons, self.settings["truth_match_dr"])
                 if k < 0:
                     continue
