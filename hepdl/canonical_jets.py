@@ -108,9 +108,14 @@ def entry_text(entries: np.ndarray) -> str:
     return f"entries {unique[0]}-{unique[-1]} ({len(unique)} entries)"
 
 
+#: float32(pi) (3.1415927, just above pi): the top of (-pi, pi] in float32 files (hepdl.generate
+#: writes it for phi = pi), so a canonical file's phi reads back bit for bit
+_PI32 = float(np.float32(np.pi))
+
+
 def _wrap_phi(phi: np.ndarray) -> np.ndarray:
-    """phi in (-pi, pi]; values already in range are returned bit for bit."""
-    outside = (phi > np.pi) | (phi <= -np.pi)
+    """phi in (-pi, pi] (float32(pi) counts as pi); values already in range are returned bit for bit."""
+    outside = (phi > _PI32) | (phi <= -np.pi)
     if not outside.any():
         return phi
     return np.where(outside, np.pi - np.mod(np.pi - phi, 2 * np.pi), phi)

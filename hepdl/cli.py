@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import re
 import sys
 
 from hepdl import __version__
@@ -45,6 +47,13 @@ def build_parser(load_modules: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _output_name(path: str) -> str:
+    """The final name of an output for its temporary sibling ``.NAME.XXXXXXXX.tmpSUFFIX``
+    (hepdl.atomic), so a message names the file the user asked for; other paths unchanged."""
+    match = re.match(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp", os.path.basename(path))
+    return os.path.join(os.path.dirname(path), match.group(1)) if match else path
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # Import only the module of the subcommand asked for (torch etc. are slow to import).
@@ -69,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         logging.getLogger("hepdl").debug("error", exc_info=True)
         print(f"hepdl: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        # a file the system would not let us read or write (permissions, missing directory, disk
+        # full): the user's to fix, so one line too; an OSError naming no file is a bug: traceback
+        if args.debug or err.filename is None:
+            raise
+        logging.getLogger("hepdl").debug("error", exc_info=True)
+        print(f"hepdl: error: cannot access {_output_name(str(err.filename))}: {err.strerror or err}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hepdl: interrupted", file=sys.stderr)

@@ -132,8 +132,16 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
                     images, rows = _images_and_rows(block, options, split, r0, images_cfg["empty_jets"], stats)
                     _append(images_ds, columns_ds, images, rows)
                 progress.update(len(chunk))
+                chunk = block = images = rows = None  # memory: not held while the next chunk is read
         stats["n_dropped_bad"] = int(read_stats.dropped_bad)
         stats["n_jets_read"] += stats["n_dropped_bad"]
+        if images_ds.shape[0] == 0:  # an empty tree, or every jet dropped: nothing to train on or score
+            raise InputFileError(
+                f"{', '.join(input_files)}: no jets to make images of ({read_stats.entries} entries read, "
+                f"{read_stats.jets_read} jets; dropped {read_stats.dropped_label} by keep_labels, "
+                f"{read_stats.dropped_cuts} by cuts, {read_stats.dropped_not_leading} not leading, "
+                f"{read_stats.dropped_bad} with NaN/inf, {stats['n_dropped_empty']} with no constituent in "
+                f"the image window); check the file and the dataset's reader (tree, keep_labels, cuts)")
         h5.attrs["provenance"] = json.dumps(
             provenance(config, seed=config.get("seed"), inputs=input_files, dataset=dataset),
             sort_keys=True, default=str)

@@ -326,8 +326,11 @@ def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_lab
                                      f"({type(err).__name__}: {err})") from None
             stats.entries += len(arrays)
             if len(arrays):
-                yield _raw_root_chunk(_Chunk(path, tree_name, arrays, int(report.tree_entry_start)),
+                raw = _raw_root_chunk(_Chunk(path, tree_name, arrays, int(report.tree_entry_start)),
                                       settings, need_label)
+                del arrays  # not held while the consumer works and the next chunk is read
+                yield raw
+                del raw
 
 
 def _iter_raw_h5(path: str, step_bytes: int, need_label: bool, stats: ReadStats) -> Iterator[RawJets]:
@@ -382,8 +385,10 @@ def iter_jets(files: str | os.PathLike | Sequence[str | os.PathLike], reader: di
             raws = _iter_raw_root(path, settings, step_bytes, need_label, stats)
         for raw in raws:
             jets = canonicalise(raw, selection, stats)
+            del raw  # memory: hold one chunk at a time, never this one while the next is read
             if len(jets):
                 yield jets
+            del jets
     _log_summary(paths, stats, bad_values)
 
 

@@ -44,8 +44,10 @@ BRANCHES = (*JET_FIELDS, "jet_nconst", "label", *CONST_FIELDS)
 
 
 def _branch_types() -> dict[str, Any]:
-    const = ak.Array([[]], with_name=None)
-    const = ak.zip({name.removeprefix("const_"): ak.values_astype(const, np.float32) for name in CONST_FIELDS})
+    # a typed empty list (ak.Array([[]]) is `var * unknown`, which uproot writes as double[])
+    empty = ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(np.zeros(1, dtype=np.int64)),
+                                                 ak.contents.NumpyArray(np.zeros(0, dtype=np.float32))))
+    const = ak.zip({name.removeprefix("const_"): empty for name in CONST_FIELDS})
     types: dict[str, Any] = {name: "float32" for name in JET_FIELDS}
     types["label"] = "int32"
     types["const"] = const.type

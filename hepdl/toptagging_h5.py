@@ -7,10 +7,17 @@ truth columns (``truthE``, ``truthPX``, ..., ``ttv``) that hepdl ignores. Both p
 are read: ``format="table"`` (only the needed columns are read) and ``format="fixed"`` (whole
 rows). Either way rows are read in blocks whose size follows ``step_size``, so memory is
 bounded by the block, not the file. Padding (constituents with E = 0) is dropped.
+
+Untrusted files: PyTables unpickles every string attribute that looks like a pickle and every
+"object" array it reads, so a crafted HDF5 file could run code when pandas opens it. Before pandas
+sees a file, :func:`refuse_pickled_objects` scans it with h5py (which never unpickles) and refuses
+object arrays and any pickled attribute that is more than plain lists / tuples / dicts / strings /
+numbers (what pandas itself writes).
 """
 
 from __future__ import annotations
 
+import pickletools
 import re
 from collections.abc import Iterator
 
@@ -43,11 +50,60 @@ def _constituent_columns(path: str, columns: list[str]) -> dict[str, list[str]]:
     return wanted
 
 
+#: pickle opcodes that build only plain data (no import, no call): what pandas writes
+_PLAIN_OPCODES = frozenset({
+    "PROTO", "FRAME", "STOP", "MARK", "POP", "POP_MARK", "DUP", "PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET",
+    "LONG_BINGET", "MEMOIZE", "NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG",
+    "LONG1", "LONG4", "FLOAT", "BINFLOAT", "STRING", "BINSTRING", "SHORT_BINSTRING", "BINBYTES",
+    "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8",
+    "EMPTY_LIST", "APPEND", "APPENDS", "LIST", "EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
+    "EMPTY_DICT", "DICT", "SETITEM", "SETITEMS", "EMPTY_SET", "ADDITEMS", "FROZENSET",
+})
+
+
+def refuse_pickled_objects(path: str) -> None:
+    """Raise InputFileError if PyTables would unpickle anything but plain data from ``path``.
+
+    Checks with h5py every node's attributes (PyTables unpickles a string attribute ending in
+    ``.``) and every dataset marked ``PSEUDOATOM = object`` (a pickled-object array).
+    """
+    import h5py
+
+    problems: list[str] = []
+
+    def check(name: str, node) -> None:
+        for key in node.attrs:
+            try:
+                value = node.attrs[key]
+            except (OSError, TypeError, ValueError):
+                continue  # unreadable by h5py: PyTables will fail on it too, without running anything
+            if isinstance(value, (bytes, np.bytes_)) and bytes(value).endswith(b"."):
+                try:
+                    opcodes = {op.name for op, _, _ in pickletools.genops(bytes(value))}
+                except Exception:  # noqa: BLE001 - not a pickle: PyTables keeps the raw string
+                    continue
+                if not opcodes <= _PLAIN_OPCODES:
+                    problems.append(f"attribute '{key}' of /{name}")
+        if isinstance(node, h5py.Dataset) and node.attrs.get("PSEUDOATOM") == b"object":
+            problems.append(f"dataset /{name} (pickled Python objects)")
+
+    try:
+        with h5py.File(path, "r") as h5:
+            check("", h5)
+            h5.visititems(check)
+    except OSError as err:
+        raise InputFileError(f"{path}: cannot open as an HDF5 file ({err})") from None
+    if problems:
+        raise InputFileError(f"{path}: refused: it holds pickled Python objects, which could run code when "
+                             f"read ({'; '.join(problems[:3])}); rewrite the file with numeric columns only")
+
+
 def iter_raw_toptagging(path: str, step_bytes: int, need_label: bool) -> Iterator[tuple[RawJets, int]]:
     """Yield (raw jets, rows read) blocks of one top-tagging HDF5 file."""
     import pandas as pd
     import tables
 
+    refuse_pickled_objects(path)
     try:
         store = pd.HDFStore(path, mode="r")
     except (OSError, tables.HDF5ExtError, ValueError) as err:

@@ -12,13 +12,15 @@ import hepdl
 from hepdl.config import validate_config
 from hepdl.errors import HepdlError
 
-# JSON-Schema validation with defaults (Snakemake's validate), then hepdl's cross-checks
-# (experiments naming datasets that exist, split fractions, model vs npix). One clear message.
-validate(config, schema="../schemas/config.schema.yaml")
+# Validation, once: hepdl's validator first (JSON Schema with defaults plus cross-checks: experiments
+# naming datasets that exist, split fractions, model vs npix), which stops with ONE message naming
+# the key; then Snakemake's own validate against the same schema (it passes by then; it keeps the
+# workflow's schema visible to Snakemake tooling).
 try:
     validate_config(config)
 except HepdlError as err:
     sys.exit(f"hepdl: error: {err}")
+validate(config, schema="../schemas/config.schema.yaml")
 
 VERSION = hepdl.__version__
 SEED = config["seed"]
