@@ -9,6 +9,11 @@ STATE=${HEPDL_SLURM_STATE:-/var/lib/hepdl-slurm}
 CONF_DIR=/etc/slurm
 
 up() {
+    if command -v sinfo >/dev/null && sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+        echo "slurm-one-node: a cluster is already up"
+        sinfo
+        return 0
+    fi
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
