@@ -6,6 +6,9 @@ CORES ?= all
 setup:
 	bash scripts/setup.sh
 
+# The rules call the `hepdl` CLI: put the venv first on PATH (no activation needed).
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
 run: setup  ## the full default workflow on generated data, ending in results/report/index.html
 	.venv/bin/snakemake --cores $(CORES)
 
