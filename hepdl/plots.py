@@ -93,10 +93,11 @@ def plot_mean_images(images: dict[str, Any], title: str, stem: str | Path) -> li
         vmax = float(positive.max()) if positive.size else 1.0
         norm = LogNorm(vmin=max(vmax * 1e-5, 1e-12), vmax=vmax)
         for ax, (key, label), array in zip(axes[0], panels, arrays):
-            shown = ax.imshow(np.where(array > 0, array, np.nan).T, origin="lower", norm=norm, cmap="viridis")
+            shown = ax.imshow(np.where(array > 0, array, np.nan), origin="lower", norm=norm, cmap="viridis")
             ax.set_title(label, fontsize=14)
-            ax.set_xlabel(r"$\eta'$ pixel", fontsize=14)
-            ax.set_ylabel(r"$\phi'$ pixel", fontsize=14)
+            # hepdl.images convention: array axis 0 = eta' (vertical), axis 1 = phi' (horizontal)
+            ax.set_xlabel(r"$\phi'$ pixel", fontsize=14)
+            ax.set_ylabel(r"$\eta'$ pixel", fontsize=14)
         if arrays:
             fig.colorbar(shown, ax=axes[0].tolist(), fraction=0.02)
         fig.suptitle(title, fontsize=18)
