@@ -104,6 +104,15 @@ def plot_mean_images(images: dict[str, Any], title: str, stem: str | Path) -> li
         return save(fig, stem)
 
 
+def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str, stem: str | Path) -> list[Path]:
+    """Label the axes, title and legend of a one-panel plot and save it (PNG and PDF)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=18)
+    ax.legend(fontsize=14)
+    return save(fig, stem)
+
+
 def plot_training_curves(history: dict[str, np.ndarray], title: str, stem: str | Path) -> list[Path]:
     """Train and validation loss vs epoch (log y), with the average-image loss as a line if present."""
     with _style():
@@ -118,11 +127,7 @@ def plot_training_curves(history: dict[str, np.ndarray], title: str, stem: str |
             if reference.size:
                 ax.axhline(reference[-1], color="grey", ls="--", label="average image")
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.set_title(title, fontsize=18)
-        ax.legend(fontsize=14)
-        return save(fig, stem)
+        return _finish(fig, ax, "epoch", "loss", title, stem)
 
 
 def plot_mass_sculpting(sculpting: dict[str, Any], title: str, stem: str | Path) -> list[Path]:
@@ -134,11 +139,8 @@ def plot_mass_sculpting(sculpting: dict[str, Any], title: str, stem: str | Path)
                            ("counts_after", f"background, score cut ({sculpting['background_efficiency']:.0%} kept)")):
             counts = np.asarray(sculpting[key], float)
             mplhep.histplot(counts / max(counts.sum(), 1) / np.diff(edges), edges, ax=ax, label=label)
-        ax.set_xlabel(r"jet mass [GeV]")
-        ax.set_ylabel("normalised density")
-        ax.set_title(f"{title}  (JSD {sculpting['jsd']:.3f})", fontsize=18)
-        ax.legend(fontsize=14)
-        return save(fig, stem)
+        return _finish(fig, ax, "jet mass [GeV]", "normalised density",
+                       f"{title}  (JSD {sculpting['jsd']:.3f})", stem)
 
 
 def plot_score_vs_mass(profile: dict[str, Any], title: str, stem: str | Path) -> list[Path]:
@@ -154,11 +156,7 @@ def plot_score_vs_mass(profile: dict[str, Any], title: str, stem: str | Path) ->
             high = np.array([np.nan if v is None else v for v in p["q84"]], float)
             line = ax.plot(centres, median, "o-", label=f"{role} median")[0]
             ax.fill_between(centres, low, high, color=line.get_color(), alpha=0.25)
-        ax.set_xlabel("jet mass [GeV]")
-        ax.set_ylabel("anomaly score")
         all_medians = [v for role in ("background", "signal") for v in profile[role]["q16"] if v is not None]
         if all_medians and min(all_medians) > 0:
             ax.set_yscale("log")
-        ax.set_title(title, fontsize=18)
-        ax.legend(fontsize=14)
-        return save(fig, stem)
+        return _finish(fig, ax, "jet mass [GeV]", "anomaly score", title, stem)
