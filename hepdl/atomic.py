@@ -24,6 +24,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     suffix = final.suffix if suffix is None else suffix
+    remove_stale_temporaries(final)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -37,6 +38,25 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete temporary siblings of ``path`` left by a writer that was killed (``kill -9``).
+
+    Outputs have one writer at a time (a Snakemake job), so any ``.NAME.*.tmp*`` beside ``path``
+    when a new write starts is debris of an earlier, interrupted one. Returns what was removed.
+    """
+    final = Path(path)
+    stale = sorted(final.parent.glob(f".{glob_escape(final.name)}.*.tmp*"))
+    for leftover in stale:
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    return stale
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -296,3 +296,18 @@ def test_killed_workflow_restarted_gives_the_same_results(tmp_path):
     if leftover_tmp:
         print(f"temporary files left by the SIGKILLed jobs: {[str(p) for p in leftover_tmp]}")
     shutil.rmtree(done / ".snakemake", ignore_errors=True)
+
+
+def test_a_new_write_removes_the_debris_of_a_killed_one(tmp_path):
+    """Regression: a writer killed with SIGKILL left `.NAME.XXXX.tmp.h5` beside its output forever."""
+    from hepdl.atomic import atomic_path
+
+    output = tmp_path / "shard0.h5"
+    debris = tmp_path / ".shard0.h5.abc123.tmp.h5"
+    debris.write_bytes(b"half-written")
+    other = tmp_path / ".shard1.h5.abc123.tmp.h5"  # another output's temporary: not ours to touch
+    other.write_bytes(b"x")
+    with atomic_path(output) as tmp:
+        tmp.write_bytes(b"complete")
+    assert output.read_bytes() == b"complete"
+    assert not debris.exists() and other.exists()
