@@ -29,13 +29,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "score": ("hepdl.score", "score the test split of images files with a trained model"),
     "export": ("hepdl.export", "export a trained model (ONNX)"),
     "evaluate": ("hepdl.evaluate", "tagging metrics (ROC, AUC, rejection) and baselines from scores"),
-    "report": ("hepdl.report", "build the HTML report from metrics, scores and histories"),
+    "report": ("hepdl.report", "build the HTML report from metrics files and training histories"),
     "check-config": ("hepdl.config_cli", "validate a config file and print it with defaults filled"),
 }
 
 
 def build_parser(load_modules: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hepdl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="hepdl",
+        description="hepdl: unsupervised anomaly detection on jet images. One subcommand per stage "
+                    "of generate -> images -> train -> score -> evaluate -> report.")
     parser.add_argument("--version", action="version", version=f"hepdl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
