@@ -415,8 +415,9 @@ def run(args: argparse.Namespace) -> int:
 
         images, _ = read_images(args.output, max_jets=100_000)
         stem = Path(args.output).stem
+        name = f"{args.dataset} {stem}" if args.dataset else stem
         half_width = info["half_width"]
         plot_average_image(images, Path(args.plots) / f"{stem}_average.png",
-                           title=f"{stem}: average of {len(images)} images", half_width=half_width)
+                           title=f"{name}: average of {len(images)} images", half_width=half_width)
         plot_jet_gallery(images, Path(args.plots) / f"{stem}_gallery.png", half_width=half_width)
     return 0

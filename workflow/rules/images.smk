@@ -2,7 +2,19 @@ rule images:
     input:
         jets_input,
     output:
-        "results/images/{dataset}/shard{shard}.h5",
+        images="results/images/{dataset}/shard{shard}.h5",
+        average=report(
+            "results/plots/images/{dataset}/shard{shard}_average.png",
+            category="Jet images",
+            caption="../report/jet_images.rst",
+            labels={"dataset": "{dataset}", "shard": "{shard}", "plot": "average image"},
+        ),
+        gallery=report(
+            "results/plots/images/{dataset}/shard{shard}_gallery.png",
+            category="Jet images",
+            caption="../report/jet_images.rst",
+            labels={"dataset": "{dataset}", "shard": "{shard}", "plot": "single jets"},
+        ),
     log:
         "results/logs/images/{dataset}_shard{shard}.log",
     benchmark:
@@ -19,4 +31,5 @@ rule images:
         "../envs/hepdl.yaml"
     shell:
         "hepdl images --config {params.config} --dataset {wildcards.dataset}"
-        " --input {input} --output {output} 2> {log}"
+        " --input {input} --output {output.images} --plots results/plots/images/{wildcards.dataset}"
+        " 2> {log}"
