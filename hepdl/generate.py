@@ -1,4 +1,4 @@
-"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's fjcore) into canonical jets.
+"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's algorithm) into canonical jets.
 
 Physics (particle level, no detector, no pile-up):
 
@@ -8,22 +8,26 @@ Physics (particle level, no detector, no pile-up):
   interactions follow ``mpi`` (off by default, as in the reference dataset); everything else is
   Pythia's default tune, including its default hadron decays.
 * Jets: anti-kt with radius ``jet_r`` on all *visible* final-state particles (neutrinos and other
-  invisibles removed), clustered by Pythia's :class:`SlowJet` with ``useFJcore = true``, i.e. by
-  the fjcore copy of FastJet's own code bundled with Pythia (E-scheme recombination, rapidity-phi
-  distance, true particle masses). ``tests/test_generate.py`` checks it against the ``fastjet``
-  package. Every jet (not only the leading one) with ``jet_pt_min < pT < jet_pt_max`` and
+  invisibles removed): E-scheme recombination, rapidity-phi distance, true particle masses.
+  Every jet (not only the leading one) with ``jet_pt_min < pT < jet_pt_max`` and
   ``|eta| < jet_abs_eta_max`` is kept; top jets only if truth-matched (see :mod:`hepdl.truth`).
-* Per jet: the jet four-momentum is the sum of *all* its constituents (computed before the
-  constituent list is truncated; so ``jet_mass`` is the full jet mass); constituents are sorted
-  by decreasing pT and at most ``max_constituents`` are stored (``jet_nconst`` = number stored).
-  Units GeV; eta is pseudorapidity; phi = atan2(py, px) in (-pi, pi] (also after float32 rounding).
+* Per jet (:mod:`hepdl.constituents`): the jet four-momentum is the sum of *all* its
+  constituents (before the list is truncated, so ``jet_mass`` is the full jet mass);
+  constituents are sorted by decreasing pT and at most ``max_constituents`` are stored
+  (``jet_nconst`` = number stored). Units GeV; eta is pseudorapidity; phi = atan2(py, px) in
+  (-pi, pi] (also after float32 rounding).
 * Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
-  first jets in decreasing SlowJet pT are kept.
+  first jets in decreasing pT are kept.
 
-Speed: Python never loops over the whole event record (each Pythia record access costs a few
-microseconds and an event has ~1000 entries). SlowJet clusters in C++; Python reads only the
-constituents of the selected jets and, for top, the few partons of the decay chain. Top jets are
-truth-matched on SlowJet's jet axis (with a margin) before their constituents are read.
+Speed: Python never loops over particles. By default the visible final state is read from
+Pythia's record in bulk (:mod:`hepdl.pythia_record`) and clustered by
+:func:`hepdl.antikt.cluster_antikt`, FastJet's anti-kt arithmetic compiled with numba, which
+stops as soon as no jet above the window can form any more. Where the record's layout is not
+recognised (another pythia8mc build), Pythia's own ``SlowJet`` (fjcore, FastJet's code) clusters
+instead and only the selected jets' constituents are read through the accessors. Both paths give
+the same jets bit for bit (``tests/test_generate.py``), and both are checked against the
+``fastjet`` package. Top jets are truth-matched on the jet axis (with a margin) before their
+constituents are read.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepdl.antikt import MAX_R as ANTIKT_MAX_R
+from hepdl.antikt import cluster_antikt
+from hepdl.constituents import jet_from_constituents
 from hepdl.errors import ConfigError, HepdlError
 from hepdl.truth import hadronic_top_partons, matched_top_index
 
@@ -183,14 +190,24 @@ def _stdout_to_devnull() -> Iterator[None]:
 
 
 class JetGenerator:
-    """One Pythia 8 instance and one anti-kt SlowJet; :meth:`next_event` yields the selected jets.
+    """One Pythia 8 instance and anti-kt clustering; :meth:`next_event` yields the selected jets.
 
-    Attributes ``n_events`` (events generated, i.e. successful ``next()`` calls) and ``n_failed``
-    (``next()`` calls that failed and were skipped) count the work done.
+    Two clustering paths give the same jets, bit for bit (``tests/test_generate.py``):
+
+    * ``bulk=True`` (default): the visible final state is read from Pythia's record in bulk
+      (:mod:`hepdl.pythia_record`) and clustered by :func:`hepdl.antikt.cluster_antikt`, with
+      no Python loop over particles;
+    * ``bulk=False``, ``jet_r > 2.5``, or when the record's layout is not recognised: Pythia's ``SlowJet`` in
+      fjcore mode clusters, and the selected jets' constituents are read through pythia8mc's
+      accessors.
+
+    ``clustering`` names the path in use (known after the first event). Attributes ``n_events``
+    (events generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that
+    failed and were skipped) count the work done.
     """
 
     def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
-                 extra_commands: tuple[str, ...] = ()):
+                 extra_commands: tuple[str, ...] = (), bulk: bool = True):
         import pythia8mc
 
         self.process = process
@@ -205,28 +222,70 @@ class JetGenerator:
         if not self.pythia.init():
             raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
         s = self.settings
-        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
-        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
-        # pT, |eta| and the top truth match are first checked on SlowJet's jet (the same E-scheme sum
-        # of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a margin of 1e-6;
-        # only jets that pass are read and get the exact cuts on their constituent sum.
+        # pT, |eta| and the top truth match are first checked on the clustering's jet axis (the
+        # E-scheme sum of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a
+        # margin of 1e-6; only jets that pass are read and get the exact cuts on their constituent sum.
         self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
         self._pt_hi = s["jet_pt_max"] * (1 + 1e-6)
         self._eta_hi = s["jet_abs_eta_max"] + 1e-6
         self._dr_hi = s["truth_match_dr"] + 1e-6
-        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], max(self._pt_lo, 1e-3), 25.0, 2, 2, None, True, True)
+        self._cluster_pt_min = max(self._pt_lo, 1e-3)
+        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
+        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
+        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
         self.event = self.pythia.event
         self.n_events = 0
         self.n_failed = 0
         self._banner_silenced = False
+        self._bulk = bulk and s["jet_r"] <= ANTIKT_MAX_R
+        self._reader = None
+        self.clustering: str | None = None
 
-    def _cluster(self) -> None:
+    def _candidates_slowjet(self) -> tuple[np.ndarray | None, list[tuple[float, float, float, Any]]]:
+        """SlowJet's jets above the clustering threshold: (None, [(pt, eta, phi, jet index)])."""
         if self._banner_silenced:
             self.slow_jet.analyze(self.event)
-            return
-        with _stdout_to_devnull():
-            self.slow_jet.analyze(self.event)
-        self._banner_silenced = True
+        else:
+            with _stdout_to_devnull():
+                self.slow_jet.analyze(self.event)
+            self._banner_silenced = True
+        slow_jet = self.slow_jet
+        jets = []
+        for i in range(slow_jet.sizeJet()):
+            axis = slow_jet.p(i)
+            jets.append((slow_jet.pT(i), axis.eta(), axis.phi(), i))
+        return None, jets
+
+    def _constituents_slowjet(self, _: None, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(p4 ``(4, n)``, members ``arange(n)``) of SlowJet's jet ``i``, read through the accessors."""
+        event = self.event
+        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
+                      dtype=np.float64).reshape(-1, 4).T
+        return np.ascontiguousarray(p4), np.arange(p4.shape[1], dtype=np.int64)
+
+    def _candidates_bulk(self) -> tuple[np.ndarray, list[tuple[float, float, float, Any]]]:
+        """The bulk-read visible final state ``(4, m)`` and its anti-kt jets above the clustering
+        threshold: [(pt, eta, phi, member columns)]."""
+        _, p4 = self._reader.final_visible()
+        jets, offsets, members = cluster_antikt(p4[0], p4[1], p4[2], p4[3], self.settings["jet_r"],
+                                                self._cluster_pt_min)
+        out = []
+        for k, (px, py, pz, _) in enumerate(jets.tolist()):
+            pt = math.hypot(px, py)
+            out.append((pt, math.asinh(pz / pt), math.atan2(py, px), members[offsets[k]:offsets[k + 1]]))
+        return p4, out
+
+    def _choose_clustering(self) -> None:
+        from hepdl.pythia_record import EventRecordReader
+
+        self._reader = EventRecordReader.discover(self.pythia) if self._bulk else None
+        if self._reader is not None:
+            self.clustering = "hepdl.antikt on the bulk-read event record"
+        else:
+            self.clustering = "Pythia SlowJet (fjcore)"
+            if self._bulk:  # (asked for, and possible for this jet radius)
+                log.warning("reading Pythia's event record particle by particle (slower): its layout in this "
+                            "pythia8mc version was not recognised")
 
     def next_event(self) -> list[dict[str, Any]]:
         """Generate one event; return its selected jets in decreasing pT (often an empty list).
@@ -240,24 +299,27 @@ class JetGenerator:
             if self.n_failed > 1000 + self.n_events:
                 raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
         self.n_events += 1
-        self._cluster()
-        slow_jet = self.slow_jet
+        if self.clustering is None:
+            self._choose_clustering()
+        if self._reader is not None:
+            p4, candidates = self._candidates_bulk()
+            constituents = self._constituents_bulk
+        else:
+            p4, candidates = self._candidates_slowjet()
+            constituents = self._constituents_slowjet
         jets = []
         partons = None
-        for i in range(slow_jet.sizeJet()):
-            pt = slow_jet.pT(i)
-            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT (SlowJet order)
+        for pt, eta, phi, members in candidates:
+            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT
                 continue
-            axis = slow_jet.p(i)
-            eta = axis.eta()
             if abs(eta) >= self._eta_hi:
                 continue
             if self.label == 1:
                 if partons is None:
                     partons = hadronic_top_partons(self.event)
-                if matched_top_index(eta, axis.phi(), partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
-            jet = self._jet(slow_jet.constituents(i))
+            jet = self._jet(*constituents(p4, members))
             if jet is None:
                 continue
             if self.label == 1:
@@ -268,34 +330,21 @@ class JetGenerator:
             jets.append(jet)
         return jets
 
-    def _jet(self, indices: list[int]) -> dict[str, Any] | None:
-        """Kinematics of one jet from its constituents' event-record ``indices``; None if cut."""
-        event = self.event
-        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, indices)],
-                      dtype=np.float64).reshape(-1, 4)
-        px, py, pz, e = p4.sum(axis=0)
-        jet_pt = math.hypot(px, py)
+    @staticmethod
+    def _constituents_bulk(p4: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return p4, members
+
+    def _jet(self, p4: np.ndarray, members: np.ndarray) -> dict[str, Any] | None:
+        """Kinematics of one jet from its constituents (columns ``members`` of ``p4``, shape
+        ``(4, N)``: px, py, pz, E [GeV], in increasing event-record index); None if cut."""
         s = self.settings
+        jet, const = jet_from_constituents(p4, members, s["max_constituents"])
+        jet_pt, jet_eta, jet_phi, jet_mass = jet.tolist()
         if not s["jet_pt_min"] < jet_pt < s["jet_pt_max"]:
             return None
-        jet_eta = math.asinh(pz / jet_pt)
         if not abs(jet_eta) < s["jet_abs_eta_max"]:
             return None
-        const_pt = np.hypot(p4[:, 0], p4[:, 1])
-        order = np.argsort(-const_pt, kind="stable")[: s["max_constituents"]]
-        p4 = p4[order]
-        const = np.empty((len(order), 4), dtype=np.float64)
-        const[:, 0] = const_pt[order]
-        const[:, 1] = np.arcsinh(p4[:, 2] / const[:, 0])
-        const[:, 2] = np.arctan2(p4[:, 1], p4[:, 0])
-        const[:, 3] = p4[:, 3]
-        return {
-            "jet_pt": jet_pt,
-            "jet_eta": jet_eta,
-            "jet_phi": math.atan2(py, px),
-            "jet_mass": math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)),
-            "const": const,
-        }
+        return {"jet_pt": jet_pt, "jet_eta": jet_eta, "jet_phi": jet_phi, "jet_mass": jet_mass, "const": const}
 
     def sigma_gen_mb(self) -> float:
         """Pythia's estimate of the generated cross section [mb] so far."""
@@ -345,8 +394,9 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
     Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
     jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
     const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
-    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb`` and the
-    resolved ``settings`` and ``pythia_commands``. Same arguments -> identical output.
+    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb``, the
+    ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
+    ``pythia_commands``. Same arguments -> identical output (on either clustering path).
     """
     if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
         raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")
@@ -372,8 +422,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
                     f"(--pthat-min {s['pthat_min']:g}, --pthat-max {s['pthat_max']})")
     if stats is not None:
         stats.update(n_events=generator.n_events, n_failed_events=generator.n_failed,
-                     sigma_gen_mb=generator.sigma_gen_mb(), settings=dict(generator.settings),
-                     pythia_commands=list(generator.commands))
+                     sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
+                     settings=dict(generator.settings), pythia_commands=list(generator.commands))
     log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)
     return jets_to_array(jets, generator.label, truth=truth)
 

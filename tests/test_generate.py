@@ -177,11 +177,12 @@ def test_slowjet_anti_kt_matches_fastjet():
     assert n_compared >= 8
 
 
-def test_truth_precheck_on_the_slowjet_axis_changes_no_top_jet():
-    """Top jets are first truth-matched on SlowJet's jet axis with a 1e-6 margin (the constituent sum
-    differs from it by rounding only), so that unmatched jets are never read. Without the pre-check
-    (margin infinite: every jet in the window is read and matched exactly) the same seed must give
-    the same jets, bit for bit; and the pre-check must have skipped reading some jets."""
+def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
+    """Top jets are first truth-matched on the clustering's jet axis with a 1e-6 margin (the
+    constituent sum differs from it by rounding only), so that unmatched jets are never read.
+    Without the pre-check (margin infinite: every jet in the window is read and matched exactly)
+    the same seed must give the same jets, bit for bit; and the pre-check must have skipped
+    reading some jets."""
     checked = JetGenerator("top", 4, {})
     unchecked = JetGenerator("top", 4, {})
     unchecked._dr_hi = float("inf")
@@ -190,9 +191,9 @@ def test_truth_precheck_on_the_slowjet_axis_changes_no_top_jet():
     def counting(name, generator):
         read = generator._jet
 
-        def _jet(indices):
+        def _jet(p4, members):
             reads[name] += 1
-            return read(indices)
+            return read(p4, members)
         return _jet
 
     checked._jet = counting("checked", checked)
@@ -208,6 +209,49 @@ def test_truth_precheck_on_the_slowjet_axis_changes_no_top_jet():
         n_jets += len(ours)
     assert n_jets >= 40
     assert reads["checked"] >= n_jets and reads["unchecked"] > reads["checked"] + 10
+
+
+@pytest.mark.parametrize("process, seed", [("qcd", 21), ("top", 22)])
+def test_bulk_record_path_gives_the_slowjet_path_jets_bit_for_bit(process, seed):
+    """The default path (bulk-read record, hepdl.antikt with its early stop) and the fallback
+    (Pythia's SlowJet/fjcore, constituents through the accessors) select the same jets from the
+    same events, every field identical. Regression guard: the bulk path must be the one in use
+    with the pythia8mc this package pins (a layout change would silently cost speed)."""
+    bulk = JetGenerator(process, seed, {})
+    fallback = JetGenerator(process, seed, {}, bulk=False)
+    n_jets = 0
+    for _ in range(250):
+        ours, reference = bulk.next_event(), fallback.next_event()
+        assert len(ours) == len(reference)
+        for a, b in zip(ours, reference):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert np.array_equal(a[key], b[key]), key
+        n_jets += len(ours)
+    assert n_jets >= 15
+    assert bulk.clustering == "hepdl.antikt on the bulk-read event record"
+    assert fallback.clustering == "Pythia SlowJet (fjcore)"
+
+
+def test_unrecognised_record_layout_falls_back_to_slowjet_with_a_warning(monkeypatch, caplog):
+    from hepdl.pythia_record import EventRecordReader
+
+    monkeypatch.setattr(EventRecordReader, "discover", classmethod(lambda cls, pythia: None))
+    generator = JetGenerator("qcd", 5, {})
+    with caplog.at_level("WARNING", logger="hepdl.generate"):
+        jets = [jet for _ in range(60) for jet in generator.next_event()]
+    assert generator.clustering == "Pythia SlowJet (fjcore)"
+    assert "particle by particle" in caplog.text
+    reference = JetGenerator("qcd", 5, {})
+    expected = [jet for _ in range(60) for jet in reference.next_event()]
+    assert len(jets) == len(expected) >= 3
+    assert all(np.array_equal(a["const"], b["const"]) for a, b in zip(jets, expected))
+
+
+def test_a_jet_radius_beyond_the_compiled_clusterer_uses_slowjet():
+    generator = JetGenerator("qcd", 5, {"jet_r": 3.0, "jet_pt_min": 300.0})
+    generator.next_event()
+    assert generator.clustering == "Pythia SlowJet (fjcore)"
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -269,6 +313,7 @@ def test_cli_generate_writes_jets_and_provenance(tmp_path, capfd):
     assert record["seed"] == 17 and record["process"] == "qcd" and record["n_events"] >= 1
     assert record["generation"]["jet_pt_min"] == 500 and record["generation"]["pthat_min"] == 350
     assert "Random:seed = 17" in record["pythia_commands"]
+    assert record["clustering"] == "hepdl.antikt on the bulk-read event record"
     json.dumps(record)
 
 
