@@ -316,7 +316,7 @@ class JetGenerator:
                 continue
             if self.label == 1:
                 if partons is None:
-                    partons = hadronic_top_partons(self.event)
+                    partons = self._reader.top_partons() if self._reader is not None else hadronic_top_partons(self.event)
                 if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
             jet = self._jet(*constituents(p4, members))

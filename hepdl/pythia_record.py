@@ -17,11 +17,14 @@ checks it against pythia8mc's own accessors before it is used, and refuses (``No
 * the ``Event`` object must hold the vector's (begin, end) pair pointing at that array
   (re-read for every event: the vector may grow and move; its length must equal
   ``Event.size()`` before any record is read);
-* the byte offsets of ``id``, ``status`` (int32) and ``px, py, pz, e`` (float64) within a record
-  are the unique offsets at which *every* entry of the event equals what the accessors return;
+* the byte offsets of ``id``, ``status``, ``mother1``, ``daughter1``, ``daughter2`` (int32) and
+  ``px, py, pz, e`` (float64) within a record are the unique offsets at which *every* entry of
+  the event equals what the accessors return;
 * visibility follows ``ParticleData.isVisible`` per |id| (neutrinos and the other invisible
   species listed in the particle data), final state is ``status > 0``; the selection of the
-  whole event must equal ``Particle.isFinal() and Particle.isVisible()`` entry by entry.
+  whole event must equal ``Particle.isFinal() and Particle.isVisible()`` entry by entry, and the
+  top decay partons (:meth:`EventRecordReader.top_partons`) those of
+  :func:`hepdl.truth.hadronic_top_partons`.
 
 After that, every event is read through the same layout. ``tests/test_pythia_record.py`` compares
 the arrays with the accessors over many events of both processes.
@@ -39,11 +42,13 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from hepdl.truth import hadronic_top_partons, top_partons_from_record
+
 log = logging.getLogger("hepdl.pythia_record")
 
 #: fields read from each record: name -> numpy dtype
-FIELDS = {"id": np.int32, "status": np.int32, "px": np.float64, "py": np.float64, "pz": np.float64,
-          "e": np.float64}
+FIELDS = {"id": np.int32, "status": np.int32, "mother1": np.int32, "daughter1": np.int32, "daughter2": np.int32,
+          "px": np.float64, "py": np.float64, "pz": np.float64, "e": np.float64}
 MAX_EVENT_WORDS = 16  # where in the Event object the vector's (begin, end) pair is searched
 
 
@@ -96,6 +101,20 @@ def _read_final_visible(event_address: int, word: int, stride: int, n_expected: 
     return True, index[:m], np.ascontiguousarray(p4[:, :m])
 
 
+@numba.njit(cache=True, nogil=True)
+def _read_top_partons(event_address: int, word: int, stride: int, n_expected: int, o_int: np.ndarray,
+                      o_p: np.ndarray) -> tuple[bool, np.ndarray]:
+    """:func:`hepdl.truth.top_partons_from_record` on the record (see :func:`_read_final_visible`)."""
+    bounds = numba.carray(_pointer(event_address), (word + 2,), np.int64)
+    begin = bounds[word]
+    n = n_expected
+    if begin == 0 or bounds[word + 1] - begin != n * stride:
+        return False, np.empty((0, 4, 4))
+    i32 = numba.carray(_pointer(begin), (n, stride // 4), np.int32)
+    f64 = numba.carray(_pointer(begin), (n, stride // 8), np.float64)
+    return True, top_partons_from_record(i32, f64, o_int, o_p)
+
+
 def _address(wrapper: Any) -> int:
     """Address of the C++ object behind a pybind11 wrapper (the pointer after the object header)."""
     return ctypes.c_void_p.from_address(id(wrapper) + object.__basicsize__).value or 0
@@ -130,6 +149,9 @@ class EventRecordReader:
         self._o_id = offsets["id"] // 4
         self._o_status = offsets["status"] // 4
         self._o_p = np.array([offsets[k] // 8 for k in ("px", "py", "pz", "e")], dtype=np.int64)
+        self._o_p3 = self._o_p[:3].copy()
+        self._o_int = np.array([offsets[k] // 4 for k in ("id", "status", "mother1", "daughter1", "daughter2")],
+                               dtype=np.int64)
         self._invisible = invisible
         self.offsets = dict(offsets)
 
@@ -168,6 +190,9 @@ class EventRecordReader:
         expected = {
             "id": np.array([p.id() for p in particles], dtype=np.int32),
             "status": np.array([p.status() for p in particles], dtype=np.int32),
+            "mother1": np.array([p.mother1() for p in particles], dtype=np.int32),
+            "daughter1": np.array([p.daughter1() for p in particles], dtype=np.int32),
+            "daughter2": np.array([p.daughter2() for p in particles], dtype=np.int32),
             "px": np.array([p.px() for p in particles]),
             "py": np.array([p.py() for p in particles]),
             "pz": np.array([p.pz() for p in particles]),
@@ -188,6 +213,8 @@ class EventRecordReader:
             raise _LayoutUnknown("the visible final state differs from Particle.isFinal/isVisible")
         if not np.array_equal(p4, np.stack([expected[k][api] for k in ("px", "py", "pz", "e")])):
             raise _LayoutUnknown("the four-momenta differ from the accessors")
+        if not np.array_equal(reader.top_partons(), hadronic_top_partons(event)):
+            raise _LayoutUnknown("the top decay partons differ from the accessors'")
         return reader
 
     def final_visible(self) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +228,16 @@ class EventRecordReader:
         if not ok:
             raise RuntimeError("Pythia's event record is no longer where it was found at start-up")
         return index, p4
+
+
+    def top_partons(self) -> np.ndarray:
+        """:func:`hepdl.truth.hadronic_top_partons` of the current event, read in bulk: float64
+        ``(n_tops, 4, 4)``. Raises ``RuntimeError`` like :meth:`final_visible`."""
+        ok, partons = _read_top_partons(self._event_address, self._word, self._stride, self.event.size(),
+                                        self._o_int, self._o_p3)
+        if not ok:
+            raise RuntimeError("Pythia's event record is no longer where it was found at start-up")
+        return partons
 
 
 class _LayoutUnknown(Exception):

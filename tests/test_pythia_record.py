@@ -8,6 +8,7 @@ import pytest
 import hepdl.pythia_record as pythia_record
 from hepdl.generate import JetGenerator
 from hepdl.pythia_record import EventRecordReader, invisible_ids
+from hepdl.truth import hadronic_top_partons
 
 
 def _accessor_arrays(event) -> tuple[np.ndarray, np.ndarray]:
@@ -23,7 +24,7 @@ def test_bulk_read_equals_the_accessors_event_after_event(process, seed):
     generator.pythia.next()
     reader = EventRecordReader.discover(generator.pythia)
     assert reader is not None
-    assert set(reader.offsets) == {"id", "status", "px", "py", "pz", "e"}
+    assert set(reader.offsets) == set(pythia_record.FIELDS)
     sizes = set()
     for _ in range(40):
         generator.pythia.next()
@@ -33,6 +34,20 @@ def test_bulk_read_equals_the_accessors_event_after_event(process, seed):
         assert np.array_equal(p4, expected_p4)  # exact: the same doubles
         sizes.add(generator.event.size())
     assert len(sizes) > 10  # records of many sizes (the vector grows and may move)
+
+
+def test_top_partons_read_in_bulk_equal_the_accessors_bit_for_bit():
+    """The compiled decay-chain walk (daughterList, iBotCopyId, pT, eta, phi as Pythia defines them)."""
+    generator = JetGenerator("top", 43, {})
+    generator.pythia.next()
+    reader = EventRecordReader.discover(generator.pythia)
+    n_tops = 0
+    for _ in range(150):
+        generator.pythia.next()
+        ours, reference = reader.top_partons(), hadronic_top_partons(generator.event)
+        assert ours.shape == reference.shape and np.array_equal(ours, reference)
+        n_tops += len(ours)
+    assert n_tops == 300  # W -> quarks only: both tops decay hadronically
 
 
 def test_invisible_species_are_those_of_the_particle_data():
@@ -60,3 +75,5 @@ def test_a_record_not_where_it_was_found_is_an_error_not_a_read():
     reader._word += 2  # pretend the vector's (begin, end) moved inside the Event object
     with pytest.raises(RuntimeError, match="no longer where it was found"):
         reader.final_visible()
+    with pytest.raises(RuntimeError, match="no longer where it was found"):
+        reader.top_partons()
