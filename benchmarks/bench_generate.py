@@ -1,16 +1,24 @@
 """Speed of jet generation, and the pTHat-window bias check of the README.
 
-``python benchmarks/bench_generate.py speed [--events 1500]``
+``python benchmarks/bench_generate.py speed [--events 1500] [--process qcd top] [--slowjet]``
     Per process (qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole
-    generation (next, anti-kt clustering, selection, truth matching, conversion to awkward and
-    writing the ROOT file), jets/s, and their ratio. Both run on one core, in alternating blocks
-    of events so that load from other processes hits both alike; Pythia's initialisation is
-    timed separately (it is paid once per shard).
+    generation (next, reading the record, anti-kt clustering, selection, truth matching,
+    conversion to awkward and writing the ROOT file), jets/s, and their ratio. Both run on one
+    core, in alternating blocks of events so that load from other processes hits both alike.
+    Start-up (Pythia's initialisation and the first event, which also finds the record layout
+    and loads the compiled code) is timed apart: it is paid once per shard. ``--slowjet`` times
+    the fallback path (Pythia's SlowJet, accessors) instead.
+
+``python benchmarks/bench_generate.py cluster [--events 300]``
+    The clustering alone, on the visible final states of the same events (copied out first, so
+    every clusterer sees warm data): hepdl.antikt at the generation threshold (early stop) and
+    with no threshold (the whole event), Pythia's SlowJet (fjcore) on copies of the events, and
+    the fastjet package's multi-event interface; microseconds per event.
 
 ``python benchmarks/bench_generate.py etacut [--events 3000] [--cuts 3.5 4.3 5.3]``
     Evaluates (and documents why hepdl does not use) a particle |pseudorapidity| cut before the
     clustering. Per process, one generator clusters all particles and one per cut (SlowJet's
-    ``etaMax``), all with the same seed, so they see the same events. Prints, per cut, how many
+    ``etaMax``; all on the SlowJet path), all with the same seed, so they see the same events. Prints, per cut, how many
     selected jets are not reproduced bit for bit (every float64 field and constituent), how close
     (Delta R in rapidity-phi, the clustering's distance) the nearest dropped particle came to a
     selected jet axis and how many dropped particles lay within 2 R of one, and the mean time per
@@ -88,6 +96,47 @@ def speed(args: argparse.Namespace) -> None:
               f"{r['jets_s']:8.1f} {r['events_per_jet']:7.2f} {r['ratio']:9.1%}  {r['clustering']}")
 
 
+def cluster(args: argparse.Namespace) -> None:
+    import awkward as ak
+    import fastjet
+    import pythia8mc
+
+    from hepdl.antikt import cluster_antikt
+
+    print(f"# clustering alone, anti-kt R = 0.8, {args.events} events per process, one core; us per event")
+    print(f"{'process':8} {'particles':>9} {'hepdl >549.99':>13} {'hepdl all':>10} {'SlowJet':>8} {'fastjet':>8}")
+    for process in ("qcd", "top"):
+        generator = JetGenerator(process, 1, {})
+        generator.next_event()
+        threshold = generator._cluster_pt_min
+        events, arrays = [], []
+        for _ in range(args.events):
+            generator.pythia.next()
+            events.append(pythia8mc.Event(generator.event))
+            arrays.append(generator._reader.final_visible()[1])
+        timings = {}
+        for name, pt_min in (("early", threshold), ("all", 0.0)):
+            cluster_antikt(*arrays[0], 0.8, pt_min)
+            t0 = time.perf_counter()
+            for p4 in arrays:
+                cluster_antikt(p4[0], p4[1], p4[2], p4[3], 0.8, pt_min)
+            timings[name] = time.perf_counter() - t0
+        slow_jet = generator.slow_jet
+        generator._candidates_slowjet()  # (silences fjcore's banner once)
+        t0 = time.perf_counter()
+        for event in events:
+            slow_jet.analyze(event)
+        timings["slowjet"] = time.perf_counter() - t0
+        jagged = ak.zip({k: ak.Array([p4[i] for p4 in arrays]) for i, k in enumerate(("px", "py", "pz", "E"))})
+        definition = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)
+        t0 = time.perf_counter()
+        fastjet.ClusterSequence(jagged, definition).inclusive_jets(threshold)
+        timings["fastjet"] = time.perf_counter() - t0
+        per = {k: v / args.events * 1e6 for k, v in timings.items()}
+        print(f"{process:8} {np.mean([a.shape[1] for a in arrays]):9.0f} {per['early']:13.0f} {per['all']:10.0f} "
+              f"{per['slowjet']:8.0f} {per['fastjet']:8.0f}")
+
+
 WIDE = {"qcd": (200.0, None), "top": (150.0, None)}
 CHECK_WINDOWS = {"qcd": [(500.0, 700.0), (300.0, 900.0)], "top": [(500.0, 700.0), (300.0, 800.0), (350.0, 900.0)]}
 BIAS_POW = {"qcd": 4, "top": 3}  # sampling ~ pTHat^pow: oversample high pTHat, keep the low tail
@@ -138,7 +187,7 @@ def _jet_rapidity(jet: dict) -> float:
 def etacut(args: argparse.Namespace) -> None:
     for process in args.process:
         cuts = sorted(set(args.cuts), reverse=True)
-        gens = [JetGenerator(process, args.seed, {}) for _ in range(len(cuts) + 1)]
+        gens = [JetGenerator(process, args.seed, {}, bulk=False) for _ in range(len(cuts) + 1)]
         for gen, cut in zip(gens[1:], cuts):
             gen.slow_jet.etaMax, gen.slow_jet.cutInEta = cut, True  # SlowJet's particle |eta| cut
         r = gens[0].settings["jet_r"]
@@ -191,6 +240,8 @@ def main() -> None:
     s.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     s.add_argument("--slowjet", action="store_true",
                    help="time the fallback path (Pythia's SlowJet, accessors) instead of the bulk path")
+    c = sub.add_parser("cluster")
+    c.add_argument("--events", type=int, default=300)
     e = sub.add_parser("etacut")
     e.add_argument("--events", type=int, default=3000)
     e.add_argument("--seed", type=int, default=1)
@@ -200,7 +251,7 @@ def main() -> None:
     b.add_argument("--events", type=int, default=30000)
     b.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     args = parser.parse_args()
-    {"speed": speed, "bias": bias, "etacut": etacut}[args.mode](args)
+    {"speed": speed, "cluster": cluster, "bias": bias, "etacut": etacut}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -240,6 +240,11 @@ class JetGenerator:
         self._bulk = bulk and s["jet_r"] <= ANTIKT_MAX_R
         self._reader = None
         self.clustering: str | None = None
+        # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
+        one = np.array([[10.0], [0.0], [0.0], [10.0]])
+        jet_from_constituents(one, np.zeros(1, dtype=np.int64), 1)
+        if self._bulk:
+            cluster_antikt(one[0], one[1], one[2], one[3], s["jet_r"], 1.0)
 
     def _candidates_slowjet(self) -> tuple[np.ndarray | None, list[tuple[float, float, float, Any]]]:
         """SlowJet's jets above the clustering threshold: (None, [(pt, eta, phi, jet index)])."""
