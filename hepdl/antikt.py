@@ -108,6 +108,18 @@ def _gap(offset: int, below: float, above: float, size: float) -> float:
     return above + (offset - 1) * size
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cell_edges(y: float, f: float, row: int, col: int, y_lo: float, h: float, w: float,
+                n_row: int) -> tuple[float, float, float, float]:
+    """Distances from (y, f) to the edges of its cell (row, col): below and above in y (infinite
+    beyond the open-ended first and last rows), left and right in phi; shrunk by EDGE_MARGIN."""
+    below = max((np.inf if row == 0 else y - (y_lo + row * h)) - EDGE_MARGIN, 0.0)
+    above = max((np.inf if row == n_row - 1 else y_lo + (row + 1) * h - y) - EDGE_MARGIN, 0.0)
+    left = max(f - col * w - EDGE_MARGIN, 0.0)
+    right = max((col + 1) * w - f - EDGE_MARGIN, 0.0)
+    return below, above, left, right
+
+
 @numba.njit(cache=True, nogil=True)
 def cluster_antikt(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
                    r: float, pt_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -293,10 +305,7 @@ def cluster_antikt(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray
             f = phi[c]
             row = row_of[c]
             col = col_of[c]
-            below = max((np.inf if row == 0 else y - (y_lo + row * h)) - EDGE_MARGIN, 0.0)
-            above = max((np.inf if row == n_row - 1 else y_lo + (row + 1) * h - y) - EDGE_MARGIN, 0.0)
-            left = max(f - col * w - EDGE_MARGIN, 0.0)
-            right = max((col + 1) * w - f - EDGE_MARGIN, 0.0)
+            below, above, left, right = _cell_edges(y, f, row, col, y_lo, h, w, n_row)
             edge = min(min(below, above), min(left, right))
             best = r2
             best_slot = -1
@@ -345,10 +354,7 @@ def cluster_antikt(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray
             f = phi[b]
             row = row_of[b]
             col = col_of[b]
-            below = max((np.inf if row == 0 else y - (y_lo + row * h)) - EDGE_MARGIN, 0.0)
-            above = max((np.inf if row == n_row - 1 else y_lo + (row + 1) * h - y) - EDGE_MARGIN, 0.0)
-            left = max(f - col * w - EDGE_MARGIN, 0.0)
-            right = max((col + 1) * w - f - EDGE_MARGIN, 0.0)
+            below, above, left, right = _cell_edges(y, f, row, col, y_lo, h, w, n_row)
             for k in range(25):
                 dr = OFFSETS[k, 0]
                 rr = row + dr
