@@ -291,6 +291,7 @@ class JetGenerator:
             if self._bulk:  # (asked for, and possible for this jet radius)
                 log.warning("reading Pythia's event record particle by particle (slower): its layout in this "
                             "pythia8mc version was not recognised")
+        log.info("%s: clustering with %s", self.process, self.clustering)
 
     def next_event(self) -> list[dict[str, Any]]:
         """Generate one event; return its selected jets in decreasing pT (often an empty list).
