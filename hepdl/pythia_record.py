@@ -185,7 +185,7 @@ class EventRecordReader:
                      if words[w] == first and words[w + 1] == first + n * stride), None)
         if word is None:
             raise _LayoutUnknown("the event holds no (begin, end) pair of its particle array")
-        raw = np.ctypeslib.as_array((ctypes.c_uint8 * (n * stride)).from_address(first)).reshape(n, stride)
+        raw = np.ctypeslib.as_array((ctypes.c_uint8 * (n * stride)).from_address(first)).reshape(n, stride).copy()
         particles = [event[i] for i in range(n)]
         expected = {
             "id": np.array([p.id() for p in particles], dtype=np.int32),
@@ -201,7 +201,7 @@ class EventRecordReader:
         offsets = {}
         for name, values in expected.items():
             size = np.dtype(FIELDS[name]).itemsize
-            columns = raw.copy().view(FIELDS[name])  # (n, stride // size)
+            columns = raw.view(FIELDS[name])  # (n, stride // size)
             found = [k * size for k in range(stride // size) if np.array_equal(columns[:, k], values)]
             if len(found) != 1:
                 raise _LayoutUnknown(f"field '{name}' found at {len(found)} offsets")
