@@ -43,19 +43,34 @@ def _default_filling_validator():
     return jsonschema.validators.extend(base, {"properties": set_defaults})
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+def _key_path(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return ".".join(p for p in (prefix, path) if p) or "<top level>"
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    key = _key_path(error, prefix)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         hint = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
-        return f"config key '{_key_path(error)}': {error.message}{hint}"
-    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets":
-        return (f"config key '{_key_path(error)}': a dataset needs either `generate` with `n_jets` "
+        return f"config key '{key}': {error.message}{hint}"
+    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets" and not prefix:
+        return (f"config key '{key}': a dataset needs either `generate` with `n_jets` "
                 f"(generated jets) or `files` (your own files), not both and not neither")
-    return f"config key '{_key_path(error)}': {error.message}"
+    if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
+        return f"config key '{key}': {error.instance!r} is not {error.schema['description']}"
+    return f"config key '{key}': {error.message}"
+
+
+def check_against_schema(instance: Any, schema: dict[str, Any], prefix: str = "") -> None:
+    """Validate ``instance`` against a JSON Schema in place, filling defaults; raise ConfigError
+    naming the deepest failing key, prefixed with ``prefix`` (e.g. ``model.options``)."""
+    validator = _default_filling_validator()(schema)
+    errors = sorted(validator.iter_errors(instance),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        # the deepest error is the most specific one
+        raise ConfigError(_message(max(errors, key=lambda e: len(e.absolute_path)), prefix))
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -65,11 +80,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(config, dict):
         raise ConfigError(f"the configuration must be a mapping of keys, got {type(config).__name__}")
-    validator = _default_filling_validator()(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        # the deepest error is the most specific one
-        raise ConfigError(_message(max(errors, key=lambda e: len(e.absolute_path))))
+    check_against_schema(config, load_schema())
     _cross_check(config)
     return config
 
@@ -102,9 +113,9 @@ def _cross_check(config: dict[str, Any]) -> None:
             if dataset["shards"] > dataset["n_jets"]:
                 raise ConfigError(f"config key 'datasets.{name}.shards': {dataset['shards']} shards for "
                                   f"{dataset['n_jets']} jets; need at least one jet per shard")
-    from hepdl.models import check_model_config  # local import: torch is heavy
+    from hepdl.models import validate_model_config  # the registry; torch is not imported
 
-    check_model_config(config["model"], npix=config["images"]["npix"])
+    validate_model_config(config["model"])
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

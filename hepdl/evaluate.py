@@ -38,7 +38,9 @@ from hepdl.errors import HepdlError, InputFileError
 
 log = logging.getLogger("hepdl.evaluate")
 
-#: keys every metrics row has (plus one rejection_at_eps_s_<x> per configured eps_S)
+#: keys every metrics row has (plus one rejection_at_eps_s_<x> per configured eps_S); rows of
+#: kind "model" also carry the model name and how it trained (hepdl.score.TRAINING_KEYS, among
+#: them ``val_loss_over_average_image`` and ``learned``)
 ROW_KEYS = ("experiment", "variant", "kind", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
             "n_background", "n_signal")
 #: split code of test jets (hepdl.splits)
@@ -64,11 +66,12 @@ def read_scores(path: str | Path, need: tuple[str, ...]) -> dict[str, Any]:
             raise InputFileError(f"scores file {path}: missing column(s) /jets/{', /jets/'.join(missing)}")
         columns = {name: group[name][()] for name in group if name != "source_file"}
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in handle.attrs.items()}
-        if isinstance(attrs.get("provenance"), str):
-            try:
-                attrs["provenance"] = json.loads(attrs["provenance"])
-            except json.JSONDecodeError:
-                pass
+        for key in ("provenance", "training"):
+            if isinstance(attrs.get(key), str):
+                try:
+                    attrs[key] = json.loads(attrs[key])
+                except json.JSONDecodeError:
+                    pass
         images = {k: np.asarray(handle[k][()], dtype=np.float32)
                   for k in ("mean_input", "mean_reconstruction") if k in handle}
     lengths = {name: len(col) for name, col in columns.items()}
@@ -131,6 +134,19 @@ def _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, mass_edges) -> dict[s
             "signal": _profile(sig_score, sig_mass, edges)}
 
 
+def _training_record(background: dict[str, Any], signal: dict[str, Any]) -> dict[str, Any]:
+    """How the scoring model trained (``training`` attribute of the scores files, written by
+    ``hepdl score`` from the model file): learning ratio, learned, epochs, stop reason."""
+    from hepdl.score import TRAINING_KEYS
+
+    record = background["attrs"].get("training")
+    if not isinstance(record, dict) or record.get("val_loss_over_average_image") is None:
+        raise InputFileError(f"scores file {background['path']} carries no training record (attribute 'training' "
+                             f"with val_loss_over_average_image): rescore it with this version of hepdl, whose "
+                             f"model files record whether the model learnt")
+    return {key: record.get(key) for key in TRAINING_KEYS}
+
+
 def evaluate_variant(config: dict[str, Any], experiment_name: str, variant: str, background: dict[str, Any],
                      signal: dict[str, Any]) -> dict[str, Any]:
     """Metrics of one experiment/variant from scores read by :func:`read_scores` (see module docstring)."""
@@ -156,7 +172,9 @@ def evaluate_variant(config: dict[str, Any], experiment_name: str, variant: str,
     sig_score = signal["columns"]["score"].astype(np.float64)
     bg_mass = background["columns"]["jet_mass"].astype(np.float64)
     sig_mass = signal["columns"]["jet_mass"].astype(np.float64)
-    row = _row_base(experiment_name, experiment, variant, "autoencoder")
+    row = _row_base(experiment_name, experiment, variant, "model")
+    row["model"] = config["model"]["name"]
+    row.update(_training_record(background, signal))
     row.update(tagger_metrics(bg_score, sig_score, evaluation["eps_s"], evaluation["bootstrap"], seed))
     sculpting = mass_sculpting(bg_score, bg_mass, evaluation["mass_cut_background_efficiency"])
     sculpting["signal_efficiency"] = float(np.mean(sig_score > sculpting["cut"]))
@@ -299,7 +317,10 @@ def run(args: argparse.Namespace) -> int:
                                            for role, s in (("background", background), ("signal", signal))})
     write_json(args.output, {"provenance": record, **payload})
     for row in payload["rows"]:
-        log.info("%s / %s: AUC %.4f [%.4f, %.4f]", row["experiment"], row["variant"], row["auc"],
+        learning = ("" if row["kind"] == "baseline" else
+                    f", learning ratio {row['val_loss_over_average_image']:.3f}"
+                    f"{'' if row['learned'] else ' (NOT LEARNT: not an autoencoder result)'}")
+        log.info("%s / %s: AUC %.4f [%.4f, %.4f]%s", row["experiment"], row["variant"], row["auc"],
                  row["auc_low"] if np.isfinite(row["auc_low"]) else float("nan"),
-                 row["auc_high"] if np.isfinite(row["auc_high"]) else float("nan"))
+                 row["auc_high"] if np.isfinite(row["auc_high"]) else float("nan"), learning)
     return 0

@@ -5,13 +5,16 @@ dynamo exporter of torch 2.13 needs the ``onnxscript`` package, which hepdl does
 
 * input ``images``: float32 (n, 1, npix, npix), n dynamic; images already transformed with the
   model's variant (``hepdl.postprocess.transform_images``, recorded in the model file) — a
-  (n, npix, npix) stack needs ``images[:, None]`` first;
-* output ``reconstruction``: float32 (n, 1, npix, npix);
-* output ``reconstruction_error``: float32 (n,), mean squared error over the pixels, the
-  ``/jets/reconstruction_error`` of ``hepdl score`` (before any score correction).
+  (n, npix, npix) stack needs ``images[:, None]`` first. The model's input scaling (its
+  ``input_scale`` buffer) is part of the graph: pass images in input units;
+* output ``anomaly_score``: float32 (n,), the model's anomaly score
+  (:meth:`hepdl.models.base.AnomalyModel.anomaly_score`), the ``/jets/model_score`` of
+  ``hepdl score`` (before any score correction); for the autoencoders the mean squared error over
+  the pixels;
+* output ``reconstruction``: float32 (n, 1, npix, npix), for models that reconstruct.
 
-The model file's metadata (variant, npix, seed, provenance) is copied into the ONNX
-``metadata_props`` as JSON under the key ``hepdl``.
+The model file's metadata (variant, npix, seed, input scale, learning ratio, provenance) is copied
+into the ONNX ``metadata_props`` as JSON under the key ``hepdl``.
 """
 
 from __future__ import annotations
@@ -26,22 +29,23 @@ import torch
 
 from hepdl.atomic import atomic_path
 from hepdl.errors import HepdlError
-from hepdl.score import load_model
+from hepdl.models.base import AnomalyModel
+from hepdl.score import TRAINING_KEYS, load_model
 
 OPSET = 17
 
 
-class _WithError(torch.nn.Module):
-    """Wrap an autoencoder: images (n, 1, npix, npix) -> (reconstruction, per-jet MSE (n,))."""
+class _Scorer(torch.nn.Module):
+    """Wrap a model: images (n, 1, npix, npix) -> anomaly score (n,) [, reconstruction], through
+    the model interface only."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: AnomalyModel):
         super().__init__()
         self.model = model
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        reconstruction = self.model(images)
-        error = (reconstruction - images).square().mean(dim=(1, 2, 3))
-        return reconstruction, error
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        score, reconstruction = self.model.score_and_reconstruct(images)
+        return (score,) if reconstruction is None else (score, reconstruction)
 
 
 def export_onnx(model_path: str | os.PathLike, output: str | os.PathLike) -> dict[str, Any]:
@@ -50,25 +54,26 @@ def export_onnx(model_path: str | os.PathLike, output: str | os.PathLike) -> dic
 
     model, _, meta = load_model(model_path)
     npix = int(meta["npix"])
-    wrapped = _WithError(model).eval()
+    wrapped = _Scorer(model).eval()
     example = torch.zeros(2, 1, npix, npix)
+    outputs = ["anomaly_score", "reconstruction"] if model.reconstructs else ["anomaly_score"]
     with atomic_path(output) as tmp:
         with warnings.catch_warnings():
             # the TorchScript exporter chatters (constant folding notes, deprecation of itself)
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapped, (example,), str(tmp), dynamo=False, opset_version=OPSET,
-                input_names=["images"], output_names=["reconstruction", "reconstruction_error"],
-                dynamic_axes={"images": {0: "n"}, "reconstruction": {0: "n"}, "reconstruction_error": {0: "n"}})
+                input_names=["images"], output_names=outputs,
+                dynamic_axes={name: {0: "n"} for name in ["images", *outputs]})
         graph = onnx.load(str(tmp))
         onnx.checker.check_model(graph)
-        keep = {k: meta.get(k) for k in ("variant", "variant_options", "npix", "seed", "model_config", "best_epoch")}
+        keep = {k: meta.get(k) for k in ("variant", "variant_options", "npix", "seed", "model_config", *TRAINING_KEYS)}
         keep["model_file"] = str(model_path)
         keep["provenance"] = meta.get("provenance")
         entry = graph.metadata_props.add()
         entry.key, entry.value = "hepdl", json.dumps(keep, sort_keys=True)
         onnx.save(graph, str(tmp))
-    return {"output": str(output), "npix": npix, "opset": OPSET}
+    return {"output": str(output), "npix": npix, "opset": OPSET, "outputs": outputs}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -209,8 +209,13 @@ def model_independence(rows: list[dict[str, Any]], eps_s_list: list[float] | Non
 
     ``rows`` are metrics rows (baseline rows included; they are summarised too, per baseline).
     Returns one dict per variant: ``variant``, ``experiments`` {experiment: {auc, auc_low,
-    auc_high, rejection_at_eps_s_...}}, ``worst_experiment`` and ``worst_auc`` (the smallest AUC),
-    and ``worst_rejection_at_eps_s_...`` (the smallest rejection over the experiments).
+    auc_high, rejection_at_eps_s_..., and for models val_loss_over_average_image, learned}},
+    ``worst_experiment`` and ``worst_auc`` (the smallest AUC), ``worst_rejection_at_eps_s_...``
+    (the smallest rejection over the experiments), and ``result``.
+
+    A variant any of whose models did not learn (``learned`` false) is no autoencoder result: its
+    ``result`` is False, ``not_learned`` lists those experiments, and ``worst_experiment``,
+    ``worst_auc`` and the worst rejections are None. Baselines always have ``result`` True.
     """
     summary = []
     variants = list(dict.fromkeys(row["variant"] for row in rows))
@@ -218,13 +223,19 @@ def model_independence(rows: list[dict[str, Any]], eps_s_list: list[float] | Non
         chosen = [row for row in rows if row["variant"] == variant]
         keys = [rejection_key(e) for e in eps_s_list] if eps_s_list else sorted(
             {k for row in chosen for k in row if k.startswith("rejection_at_eps_s_")})
-        per_experiment = {row["experiment"]: {k: row.get(k) for k in ["auc", "auc_low", "auc_high", *keys]}
+        extra = [k for k in ("val_loss_over_average_image", "learned") if any(k in row for row in chosen)]
+        per_experiment = {row["experiment"]: {k: row.get(k) for k in ["auc", "auc_low", "auc_high", *keys, *extra]}
                           for row in chosen}
-        worst = min(chosen, key=lambda row: row["auc"])
-        entry: dict[str, Any] = {"variant": variant, "experiments": per_experiment,
-                                 "worst_experiment": worst["experiment"], "worst_auc": worst["auc"]}
-        for k in keys:
-            values = [row[k] for row in chosen if row.get(k) is not None]
-            entry[f"worst_{k}"] = min(values) if values else None
+        not_learned = [row["experiment"] for row in chosen if row.get("learned") is False]
+        entry: dict[str, Any] = {"variant": variant, "experiments": per_experiment, "result": not not_learned}
+        if not_learned:
+            entry.update(worst_experiment=None, worst_auc=None, not_learned=not_learned)
+            entry.update({f"worst_{k}": None for k in keys})
+        else:
+            worst = min(chosen, key=lambda row: row["auc"])
+            entry.update(worst_experiment=worst["experiment"], worst_auc=worst["auc"])
+            for k in keys:
+                values = [row[k] for row in chosen if row.get(k) is not None]
+                entry[f"worst_{k}"] = min(values) if values else None
         summary.append(entry)
     return summary

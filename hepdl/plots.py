@@ -126,6 +126,7 @@ def plot_training_curves(history: dict[str, np.ndarray], title: str, stem: str |
             reference = reference[np.isfinite(reference)]
             if reference.size:
                 ax.axhline(reference[-1], color="grey", ls="--", label="average image")
+                ax.axhline(0.9 * reference[-1], color="#c00000", ls=":", label="learnt below (0.9 x average image)")
         ax.set_yscale("log")
         return _finish(fig, ax, "epoch", "loss", title, stem)
 

@@ -52,6 +52,10 @@ against &epsilon;<sub>S</sub>; the AUC (0.5 = random, 1 = perfect, below 0.5 = t
 background) carries a 68% bootstrap interval. Baselines (dashed) are single textbook observables
 (jet mass, number of constituents, &tau;<sub>32</sub>) oriented with the labels: they are
 <em>supervised</em> references, not unsupervised taggers.</p>
+<p>The <em>learning ratio</em> next to each model's numbers is its best validation loss divided by
+the loss of reconstructing every validation jet as the average training image. A model that has
+learnt sits well below 1; at or above 0.9 (marked in red) it has learnt little more than the
+average jet, and its AUC is not an autoencoder result.</p>
 <p>The lesson of the reference study (Finke et al., JHEP 06 (2021) 161, arXiv:2104.09051): an
 autoencoder trained on QCD tags top jets well, but the same architecture trained on top jets can
 fail to tag QCD jets (AUC near or below 0.5), because the reconstruction error grows with image
@@ -68,6 +72,9 @@ th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: right; }
 th { background: #eee; } td.name { text-align: left; }
 tr.baseline td { color: #555; font-style: italic; }
 td.worst { background: #ffd9d9; font-weight: bold; }
+tr.not-learned td, td.not-learned, span.not-learned { color: #c00000; }
+tr.not-learned td { background: #fff0f0; }
+p.not-learned { color: #c00000; font-weight: bold; }
 img { max-width: 100%; } figure { display: inline-block; margin: 0.5em; vertical-align: top; width: 45%; }
 figure.wide { width: 95%; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
@@ -118,22 +125,41 @@ def _metrics_table(rows: list[dict[str, Any]], eps_s: list[float]) -> str:
 
     keys = [rejection_key(e) for e in eps_s]
     head = ("<tr><th>experiment</th><th>variant</th><th>trained on</th><th>background</th><th>signal</th>"
-            "<th>AUC</th><th>68% interval</th>" + "".join(f"<th>1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>"
+            "<th>AUC</th><th>68% interval</th><th>learning ratio</th>" + "".join(f"<th>1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>"
                                                           f"={e:g}</th>" for e in eps_s) +
             "<th>corr(score, mass)</th><th>n bg</th><th>n sig</th></tr>")
     body = []
     for row in rows:
         lower = set(row.get("rejection_lower_bounds") or [])
-        cls = ' class="baseline"' if row.get("kind") == "baseline" else ""
+        cls = (' class="baseline"' if row.get("kind") == "baseline" else
+               ' class="not-learned"' if row.get("learned") is False else "")
         cells = [f'<td class="name">{_fmt(row.get(k))}</td>' for k in
                  ("experiment", "variant", "trained_on", "background", "signal")]
         cells.append(f"<td>{_fmt(row.get('auc'), 4)}</td>")
         cells.append(f"<td>[{_fmt(row.get('auc_low'), 4)}, {_fmt(row.get('auc_high'), 4)}]</td>")
+        cells.append(f"<td>{_learning_cell(row)}</td>")
         cells += [f"<td>{'&gt; ' if k in lower else ''}{_fmt(row.get(k), 1)}</td>" for k in keys]
         cells.append(f"<td>{_fmt(row.get('pearson_score_mass'))}</td>")
         cells += [f"<td>{_fmt(row.get(k))}</td>" for k in ("n_background", "n_signal")]
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return f"<table>{head}{''.join(body)}</table>"
+
+
+NOT_LEARNED_SENTENCE = (
+    "A model marked in red did not learn: its best validation loss is above 0.9 of the loss of "
+    "reconstructing every jet as the average training image, so its AUC measures how far each jet "
+    "lies from the average jet, not what an autoencoder learnt, and it is no result.")
+
+
+def _learning_cell(row: dict[str, Any]) -> str:
+    """The learning ratio of a model row (best validation loss / average-image loss), red with
+    'not learnt' when the model did not learn; a dash for baselines."""
+    ratio = row.get("val_loss_over_average_image")
+    if row.get("kind") == "baseline" or ratio is None:
+        return "&ndash;"
+    if row.get("learned") is False:
+        return f'<span class="not-learned">{_fmt(float(ratio))} (not learnt)</span>'
+    return _fmt(float(ratio))
 
 
 def _independence_table(summary: list[dict[str, Any]], eps_s: list[float]) -> str:
@@ -153,12 +179,20 @@ def _independence_table(summary: list[dict[str, Any]], eps_s: list[float]) -> st
             worst = experiment == entry["worst_experiment"] and len(entry["experiments"]) > 1
             text = "&ndash;" if values is None else (
                 f"{_fmt(values['auc'], 4)} [{_fmt(values.get('auc_low'), 3)}, {_fmt(values.get('auc_high'), 3)}]")
-            cls = ' class="worst"' if worst else ""
+            if values is not None and values.get("val_loss_over_average_image") is not None:
+                text += f" (learning ratio {_learning_cell({**values, 'kind': 'model'})})"
+            cls = (' class="not-learned"' if values is not None and values.get("learned") is False else
+                   ' class="worst"' if worst else "")
             cells.append(f"<td{cls}>{text}</td>")
-        cells.append(f'<td class="name">{html.escape(entry["worst_experiment"])}</td>')
-        cells.append(f'<td class="worst">{_fmt(entry["worst_auc"], 4)}</td>')
-        if key:
-            cells.append(f"<td>{_fmt(entry.get('worst_' + key), 1)}</td>")
+        if entry.get("result", True):
+            cells.append(f'<td class="name">{html.escape(entry["worst_experiment"])}</td>')
+            cells.append(f'<td class="worst">{_fmt(entry["worst_auc"], 4)}</td>')
+            if key:
+                cells.append(f"<td>{_fmt(entry.get('worst_' + key), 1)}</td>")
+        else:
+            span = 3 if key else 2
+            cells.append(f'<td class="not-learned" colspan="{span}">no result: the model of '
+                         f'{html.escape(", ".join(entry.get("not_learned", [])))} did not learn</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -195,15 +229,19 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], historie
             for k in entry:
                 entry[k].update(payload.get(k, {}))
     rows.sort(key=lambda r: (r["experiment"], r.get("kind") == "baseline", r["variant"]))
-    autoencoder_rows = [r for r in rows if r.get("kind") != "baseline"]
-    summary = model_independence(autoencoder_rows, eps_s) + model_independence(
+    model_rows = [r for r in rows if r.get("kind") != "baseline"]
+    summary = model_independence(model_rows, eps_s) + model_independence(
         [r for r in rows if r.get("kind") == "baseline"], eps_s)
 
     parts = {sid: [] for sid in SECTIONS}
     parts["how-to-read"].append(HOW_TO_READ)
+    if any(r.get("learned") is False for r in rows):
+        parts["metrics"].append(f'<p class="not-learned">{NOT_LEARNED_SENTENCE}</p>')
     parts["metrics"].append(_metrics_table(rows, eps_s))
     parts["metrics"].append("<p>&gt; marks a rejection where no background test jet passed: the value is "
                             "its lower bound, the number of background test jets.</p>")
+    if any(not entry.get("result", True) for entry in summary):
+        parts["model-independence"].append(f'<p class="not-learned">{NOT_LEARNED_SENTENCE}</p>')
     parts["model-independence"].append(_independence_table(summary, eps_s))
     for experiment, data in sorted(by_experiment.items()):
         slug = _slug(experiment)

@@ -1,8 +1,16 @@
-"""Train an autoencoder on the train split of background images; the ``hepdl train`` CLI.
+"""Train a model on the train split of background images; the ``hepdl train`` CLI.
 
-Loss: mean squared error per pixel between the (transformed) image and its reconstruction. Adam,
-early stopping on the validation loss (the best weights are restored), learning rate reduced on a
-validation-loss plateau; every setting from ``config["training"]``.
+The loss is the model's own (:meth:`hepdl.models.base.AnomalyModel.loss`; for the autoencoders
+the mean squared error per pixel of the scaled images). Before the first step the model fits its
+input scaling on the training images (part of the model file). Adam; the learning rate is
+reduced on a validation-loss plateau and training stops early once the validation loss has not
+improved by ``training.min_rel_improvement`` (relative) for ``training.early_stopping_patience``
+epochs, or at ``training.max_epochs`` (the cap); the best weights are restored. Every setting
+comes from ``config["training"]``.
+
+Learning is measured: the best validation loss over the loss of reconstructing every validation
+jet as the average training image (``val_loss_over_average_image``) is stored in the model file
+with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
 
 Reproducibility: one seed (``--seed``, else ``config["seed"]``) seeds torch, numpy and Python;
 the shuffling permutation of epoch ``e`` comes from a ``torch.Generator`` seeded with
@@ -36,6 +44,7 @@ from hepdl.checkpoint import load_checkpoint, save_checkpoint
 from hepdl.config import derive_seed, load_config
 from hepdl.errors import CheckpointError, ConfigError, HepdlError, InputFileError
 from hepdl.models import build_model
+from hepdl.models.base import AnomalyModel, learning_summary
 from hepdl.progress import Progress
 from hepdl.provenance import provenance
 
@@ -130,23 +139,35 @@ def check_pixels(images: np.ndarray, cols: dict[str, np.ndarray]) -> None:
 
 # --------------------------------------------------------------------------------- loops
 
-def squared_error_sums(model: torch.nn.Module, images: torch.Tensor, device: torch.device,
-                       batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Per-jet sum of squared pixel errors (n,) float64 on CPU, for images (n, 1, npix, npix)."""
+def jet_losses(model: AnomalyModel, images: torch.Tensor, device: torch.device,
+               batch_size: int = EVAL_BATCH, reference: bool = False) -> torch.Tensor:
+    """Per-jet loss (n,) float64 on CPU of images (n, 1, npix, npix) (the model's
+    :meth:`~hepdl.models.base.AnomalyModel.jet_losses`, or with ``reference`` its
+    :meth:`~hepdl.models.base.AnomalyModel.reference_losses`), in eval mode, in batches."""
+    model.eval()
+    method = model.reference_losses if reference else model.jet_losses
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            out.append(method(images[start:start + batch_size].to(device)).double().cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+def anomaly_scores(model: AnomalyModel, images: torch.Tensor, device: torch.device,
+                   batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Per-jet anomaly score (n,) float32 on CPU of images (n, 1, npix, npix), in eval mode."""
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size].to(device)
-            diff = model(batch) - batch
-            out.append(diff.square().sum(dim=(1, 2, 3)).double().cpu())
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+            out.append(model.anomaly_score(images[start:start + batch_size].to(device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float32)
 
 
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+def train_epoch(model: AnomalyModel, optimizer: torch.optim.Optimizer, images: torch.Tensor,
                 permutation: torch.Tensor, batch_size: int, device: torch.device,
                 progress: Progress | None = None) -> float:
-    """One pass over ``images`` in the order of ``permutation``; returns the mean per-pixel MSE.
+    """One pass over ``images`` in the order of ``permutation``; returns the mean training loss.
 
     Batches are gathered from one contiguous in-memory tensor (no Dataset / collate).
     """
@@ -155,7 +176,7 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, images
     for start in range(0, len(permutation), batch_size):
         batch = images.index_select(0, permutation[start:start + batch_size].to(images.device)).to(device)
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(model(batch), batch)
+        loss = model.loss(batch)
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(batch)
@@ -221,43 +242,51 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     from ``<output>.ckpt`` if it exists (an error if it belongs to another config/seed/variant).
 
     Writes the model file ``output`` (:func:`hepdl.checkpoint.save_checkpoint`, kind ``"model"``):
-    tensors ``state_dict`` (best epoch), ``mean_image`` (npix, npix) float32 (mean transformed
-    training image) and ``score_correction`` (hepdl.postprocess.fit_score_correction on the
-    validation split, arrays as tensors); metadata ``model_config``, ``npix``, ``variant``,
-    ``variant_options``, ``seed``, ``config``, ``provenance``, ``best_epoch``, ``best_val_loss``,
-    ``average_image_loss``, ``history``, ``score_correction_scalars``, ``train_jets``,
-    ``validation_jets``. Returns a summary dict (same keys as the metadata, minus config and
-    provenance, plus ``model``, ``checkpoint``, ``stopped_early``).
+    tensors ``state_dict`` (best epoch; holds the model's buffers ``input_scale`` and
+    ``mean_image``), ``mean_image`` (npix, npix) float32 (mean transformed training image) and
+    ``score_correction`` (hepdl.postprocess.fit_score_correction on the validation split, arrays as
+    tensors); metadata ``model_config``, ``npix``, ``variant``, ``variant_options``, ``seed``,
+    ``config``, ``provenance``, ``input_scale``, ``best_epoch``, ``best_val_loss``,
+    ``average_image_loss``, ``val_loss_over_average_image``, ``learned``, ``epochs_trained``,
+    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``,
+    ``score_correction_scalars``, ``train_jets``, ``validation_jets``. Returns a summary dict
+    (same keys as the metadata, minus config and provenance, plus ``model``, ``checkpoint``,
+    ``stopped_early``).
     """
     if config is None or isinstance(config, (str, os.PathLike)):
         config = load_config(config)
     paths = [images_paths] if isinstance(images_paths, (str, os.PathLike)) else list(images_paths)
     options = variant_options(config, variant)
     tcfg = config["training"]
-    seed = int(config.get("seed", 0) if seed is None else seed)
+    seed = int(config["seed"] if seed is None else seed)
     max_epochs = int(tcfg["max_epochs"] if epochs is None else epochs)
     if max_epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {max_epochs}")
     threads = configure_threads()
-    seed_everything(seed, bool(tcfg.get("deterministic", True)))
-    device = select_device(tcfg.get("device", "auto"))
+    seed_everything(seed, bool(tcfg["deterministic"]))
+    device = select_device(tcfg["device"])
 
-    train_images, _ = load_split(paths, "train", options, max_jets=tcfg.get("max_train_jets"))
+    train_images, _ = load_split(paths, "train", options, max_jets=tcfg["max_train_jets"])
     val_images, val_cols = load_split(paths, "validation", options)
     npix = int(train_images.shape[-1])
     n_train, n_val = len(train_images), len(val_images)
     log.info("training %s (variant %s) on %d train / %d validation jets, %dx%d, device %s, %d threads",
-             config["model"].get("name", "conv_ae"), variant, n_train, n_val, npix, npix, device, threads)
-    mean_image = train_images.mean(dim=0, dtype=torch.float64).float()  # (1, npix, npix)
-    average_image_loss = float((val_images.double() - mean_image.double()).square().mean())
+             config["model"]["name"], variant, n_train, n_val, npix, npix, device, threads)
 
-    model = build_model(config["model"], npix).to(device)
+    model = build_model(config["model"], npix)
+    model.fit_input_scaling(train_images)
+    model = model.to(device)
+    input_scale = float(model.input_scale)
+    mean_image = model.mean_image.detach().cpu().clone()  # (1, npix, npix), input units
+    average_image_loss = float(jet_losses(model, val_images, device, reference=True).mean())
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tcfg["learning_rate"]))
+    min_rel = float(tcfg["min_rel_improvement"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]))
+        optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]),
+        threshold=min_rel, threshold_mode="rel")
     fingerprint = _fingerprint(config, variant, seed, paths)
     state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "epochs_without_improvement": 0,
-             "stopped_early": False, "history": []}
+             "reference_val_loss": float("inf"), "stopped_early": False, "history": []}
     best_weights = _state_dict_cpu(model)
     ckpt = checkpoint_path(output)
     if resume and ckpt.exists():
@@ -278,7 +307,8 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     train_on_device = train_images.to(device)  # one copy on the accelerator, batches gathered there
     batch_size = int(tcfg["batch_size"])
     patience = int(tcfg["early_stopping_patience"])
-    log.info("average-image reconstruction loss (reference): %.4g", average_image_loss)
+    log.info("input scale %.4g (%s); average-image loss (reference) %.4g", input_scale,
+             config["model"]["input_scaling"], average_image_loss)
     while state["epoch"] < max_epochs and not state["stopped_early"]:
         epoch = state["epoch"] + 1
         t0 = time.perf_counter()
@@ -286,7 +316,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
         with Progress(n_train, f"epoch {epoch}/{max_epochs}", unit="images") as progress:
             train_loss = train_epoch(model, optimizer, train_on_device, permutation, batch_size, device, progress)
         seconds = time.perf_counter() - t0
-        val_loss = float(squared_error_sums(model, val_images, device).sum() / (n_val * npix * npix))
+        val_loss = float(jet_losses(model, val_images, device).mean())
         learning_rate = float(optimizer.param_groups[0]["lr"])
         scheduler.step(val_loss)
         row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
@@ -294,25 +324,34 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
                "seconds": round(seconds, 3), "images_per_s": round(n_train / max(seconds, 1e-9), 1)}
         state["history"].append(row)
         if val_loss < state["best_val_loss"]:
-            state.update(best_val_loss=val_loss, best_epoch=epoch, epochs_without_improvement=0)
+            state.update(best_val_loss=val_loss, best_epoch=epoch)
             best_weights = _state_dict_cpu(model)
+        # patience counts epochs without a *significant* improvement (relative min_rel_improvement)
+        if val_loss < state["reference_val_loss"] * (1.0 - min_rel):
+            state.update(reference_val_loss=val_loss, epochs_without_improvement=0)
         else:
             state["epochs_without_improvement"] += 1
             state["stopped_early"] = state["epochs_without_improvement"] >= patience
         state["epoch"] = epoch
-        log.info("epoch %d: train_loss %.4g val_loss %.4g (average image %.4g) lr %.2g, %.1f s, %.0f images/s%s",
-                 epoch, train_loss, val_loss, average_image_loss, learning_rate, seconds, row["images_per_s"],
-                 ", early stop" if state["stopped_early"] else "")
+        log.info("epoch %d: train_loss %.4g val_loss %.4g (%.3f of the average image) lr %.2g, %.1f s, "
+                 "%.0f images/s%s", epoch, train_loss, val_loss, val_loss / average_image_loss, learning_rate,
+                 seconds, row["images_per_s"], ", early stop (converged)" if state["stopped_early"] else "")
         save_checkpoint(ckpt, "training_state",
                         {"model": _state_dict_cpu(model), "optimizer": _state_dict_cpu(optimizer),
                          "best_weights": best_weights, "torch_rng": torch.get_rng_state()},
                         {"fingerprint": fingerprint, "state": state, "scheduler": scheduler.state_dict()})
         if history_path is not None:
             _write_history(history_path, state["history"])
-    if state["best_val_loss"] >= average_image_loss:
-        log.warning("the best validation loss %.4g is not below the average-image loss %.4g: the "
-                    "autoencoder has not learnt more than the average jet (train longer?)",
-                    state["best_val_loss"], average_image_loss)
+    learning = learning_summary(state["best_val_loss"], average_image_loss)
+    stop_reason = "early_stopping" if state["stopped_early"] else "max_epochs"
+    if not learning["learned"]:
+        log.warning("NOT LEARNT: the best validation loss is %.3f of the average-image loss (learnt means <= 0.9): "
+                    "the model reconstructs little more than the average jet, and its AUC is not an "
+                    "autoencoder result", learning["val_loss_over_average_image"])
+    if stop_reason == "max_epochs":
+        log.warning("stopped at the cap of %d epochs before converging (the validation loss still improved "
+                    "by more than %g within the last %d epochs); raise training.max_epochs for a converged model",
+                    max_epochs, min_rel, patience)
     if history_path is not None:
         _write_history(history_path, state["history"])
 
@@ -323,8 +362,10 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
                                     if isinstance(v, np.ndarray)}}
     summary = {
         "model_config": config["model"], "npix": npix, "variant": variant, "variant_options": options,
-        "seed": seed, "best_epoch": state["best_epoch"], "best_val_loss": state["best_val_loss"],
-        "average_image_loss": average_image_loss, "history": state["history"],
+        "seed": seed, "input_scale": input_scale, "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"], "average_image_loss": average_image_loss, **learning,
+        "epochs_trained": state["epoch"], "max_epochs": max_epochs, "stop_reason": stop_reason,
+        "history": state["history"],
         "score_correction_scalars": {k: float(v) for k, v in correction.items() if not isinstance(v, np.ndarray)},
         "train_jets": n_train, "validation_jets": n_val,
     }
@@ -332,18 +373,19 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
                 "provenance": provenance(config=None, seed=seed, images=[str(p) for p in paths],
                                          threads=threads, device=str(device))}
     save_checkpoint(output, "model", tensors, metadata)
-    log.info("wrote %s (best epoch %d, val_loss %.4g)", output, state["best_epoch"], state["best_val_loss"])
+    log.info("wrote %s (best epoch %d of %d, val_loss %.4g = %.3f of the average image, %s)", output,
+             state["best_epoch"], state["epoch"], state["best_val_loss"], learning["val_loss_over_average_image"],
+             "learnt" if learning["learned"] else "NOT LEARNT")
     return {**summary, "model": str(output), "checkpoint": str(ckpt), "stopped_early": state["stopped_early"]}
 
 
-def _fit_score_correction(model: torch.nn.Module, val_images: torch.Tensor, val_cols: dict[str, np.ndarray],
+def _fit_score_correction(model: AnomalyModel, val_images: torch.Tensor, val_cols: dict[str, np.ndarray],
                           options: dict[str, Any], mean_image: torch.Tensor, device: torch.device) -> dict[str, Any]:
     """hepdl.postprocess.fit_score_correction on the validation split (background) of the training data."""
     from hepdl.postprocess import fit_score_correction
 
-    npix2 = val_images.shape[-1] * val_images.shape[-2]
-    errors = (squared_error_sums(model, val_images, device) / npix2).float().numpy()
-    correction = fit_score_correction(errors, val_images[:, 0].numpy(), val_cols["jet_mass"], options,
+    scores = anomaly_scores(model, val_images, device).numpy()
+    correction = fit_score_correction(scores, val_images[:, 0].numpy(), val_cols["jet_mass"], options,
                                       mean_image[0].numpy())
     return copy.deepcopy(correction)
 
@@ -364,6 +406,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     summary = train(args.images, args.output, load_config(args.config), variant=args.variant,
                     epochs=args.epochs, seed=args.seed, resume=args.resume, history_path=args.history)
-    print(f"best epoch {summary['best_epoch']}: val_loss {summary['best_val_loss']:.6g} "
-          f"(average image {summary['average_image_loss']:.6g}) -> {summary['model']}")
+    print(f"best epoch {summary['best_epoch']} of {summary['epochs_trained']} ({summary['stop_reason']}): val_loss "
+          f"{summary['best_val_loss']:.6g} = {summary['val_loss_over_average_image']:.3f} of the average-image loss "
+          f"({'learnt' if summary['learned'] else 'NOT LEARNT'}) -> {summary['model']}")
     return 0

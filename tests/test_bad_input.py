@@ -372,10 +372,9 @@ CONFIG_CASES = {
     "experiment_unknown_dataset": ({"experiments": {"e": {"train": "qcd", "background": "qcd", "signal": "tops"}}},
                                    r"config key 'experiments\.e\.signal': dataset 'tops' is not defined under "
                                    r"'datasets' \(defined: mine, qcd\)"),
-    "npix_model_cannot_take": ({"images": {"npix": 18}, "model": {"name": "conv_ae", "options": {
-        "conv_layers": [4, "pool", 4, "pool", 4], "dense": [16], "latent_dim": 4}}},
-        r"config key 'model\.options\.conv_layers': 2 2x2 pooling layer\(s\) need images\.npix divisible by 4, "
-        r"got npix = 18"),
+    "model_option_out_of_range": ({"model": {"name": "conv_ae", "options": {
+        "conv_layers": [4, "pool", 0], "dense": [16], "latent_dim": 4}}},
+        r"config key 'model\.options\.conv_layers\.2': 0 is not a positive channel count or 'pool'"),
     "bad_chunk_size": ({"images": {"npix": 16, "chunk_size": "50 parsecs"}}, r"config key 'images\.chunk_size': "
                                                                              r"'50 parsecs' does not match"),
     "bad_enum": ({"images": {"npix": 16, "bad_values": "ignore"}}, r"config key 'images\.bad_values': 'ignore' "

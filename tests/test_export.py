@@ -1,4 +1,5 @@
-"""ONNX export: onnxruntime reconstructions and errors equal torch's for several batch sizes."""
+"""ONNX export: onnxruntime's anomaly scores and reconstructions equal torch's (input scaling
+included in the graph) for several batch sizes and both models."""
 
 from __future__ import annotations
 
@@ -10,16 +11,23 @@ import onnxruntime
 import pytest
 import torch
 
+from hepdl.config import load_config
 from hepdl.export import export_onnx
 from hepdl.score import load_model
 from hepdl.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+MODELS = {"conv_ae": None, "dense_ae": {"name": "dense_ae", "options": {"hidden": [32], "latent_dim": 4}}}
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def exported(tmp_path_factory, request):
     directory = tmp_path_factory.mktemp("export")
-    train(write_images_file(directory / "qcd.h5", n=120), directory / "m.pt", tiny_config(max_epochs=1))
+    config = tiny_config(max_epochs=1)
+    if MODELS[request.param]:
+        config = load_config(None, overrides={**config, "model": MODELS[request.param]})
+    train(write_images_file(directory / "qcd.h5", n=120), directory / "m.pt", config)
     export_onnx(directory / "m.pt", directory / "m.onnx")
     return directory / "m.pt", directory / "m.onnx"
 
@@ -28,14 +36,19 @@ def exported(tmp_path_factory):
 def test_onnxruntime_matches_torch(exported, n):
     model_path, onnx_path = exported
     model, _, _ = load_model(model_path)
-    images = np.random.default_rng(n).dirichlet(np.ones(NPIX * NPIX), size=n).astype(np.float32).reshape(n, 1, NPIX, NPIX)
+    assert float(model.input_scale) != 1.0  # the scaling is fitted, so the graph must carry it
+    # unit-sum images: pixels of about 1/npix^2, the scale the model was trained on
+    images = np.random.default_rng(n).dirichlet(np.ones(NPIX * NPIX) * 0.1, size=n).astype(np.float32)
+    images = images.reshape(n, 1, NPIX, NPIX)
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    reco, error = session.run(["reconstruction", "reconstruction_error"], {"images": images})
+    assert [o.name for o in session.get_outputs()] == ["anomaly_score", "reconstruction"]
+    score, reco = session.run(["anomaly_score", "reconstruction"], {"images": images})
     with torch.no_grad():
-        expected = model(torch.from_numpy(images)).numpy()
-    assert reco.shape == (n, 1, NPIX, NPIX) and error.shape == (n,)
-    np.testing.assert_allclose(reco, expected, atol=1e-5)
-    np.testing.assert_allclose(error, ((expected - images) ** 2).mean(axis=(1, 2, 3)), rtol=1e-5, atol=1e-9)
+        expected_score, expected_reco = model.score_and_reconstruct(torch.from_numpy(images))
+    assert reco.shape == (n, 1, NPIX, NPIX) and score.shape == (n,)
+    np.testing.assert_allclose(reco, expected_reco.numpy(), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(score, expected_score.numpy(), rtol=1e-4, atol=1e-12)
+    np.testing.assert_allclose(score, ((reco - images) ** 2).mean(axis=(1, 2, 3)), rtol=1e-4)
 
 
 def test_onnx_metadata_and_cli(exported, tmp_path):
@@ -46,5 +59,6 @@ def test_onnx_metadata_and_cli(exported, tmp_path):
     graph = onnx.load(str(tmp_path / "x.onnx"))
     meta = json.loads({p.key: p.value for p in graph.metadata_props}["hepdl"])
     assert meta["npix"] == NPIX and meta["variant"] == "plain"
+    assert meta["input_scale"] > 0 and "val_loss_over_average_image" in meta and "learned" in meta
     assert main(["export", "--model", str(tmp_path / "missing.pt"), "--output", str(tmp_path / "y.onnx")]) == 2
     assert not (tmp_path / "y.onnx").exists()

@@ -29,7 +29,8 @@ evaluation: {bootstrap: 20}
 """
 
 
-def _write_scores(path: Path, process: str, model: str, variant: str, n: int, seed: int, split: int = 2) -> None:
+def _write_scores(path: Path, process: str, model: str, variant: str, n: int, seed: int, split: int = 2,
+                  ratio: float = 0.4) -> None:
     rng = np.random.default_rng(seed)
     top = process == "top"
     mass = rng.normal(172.0, 15.0, n) if top else rng.gamma(3.0, 20.0, n)
@@ -43,7 +44,7 @@ def _write_scores(path: Path, process: str, model: str, variant: str, n: int, se
         for name, values, dtype in [("jet_mass", mass, np.float32), ("jet_nconst", nconst, np.int32),
                                     ("tau1", tau2 * 2, np.float32), ("tau2", tau2, np.float32),
                                     ("tau3", tau3, np.float32), ("label", np.full(n, int(top)), np.int32),
-                                    ("score", score, np.float32), ("reconstruction_error", score, np.float32),
+                                    ("score", score, np.float32), ("model_score", score, np.float32),
                                     ("split", np.full(n, split), np.uint8),
                                     ("jet_pt", rng.uniform(550, 650, n), np.float32)]:
             jets.create_dataset(name, data=np.asarray(values, dtype=dtype))
@@ -52,7 +53,10 @@ def _write_scores(path: Path, process: str, model: str, variant: str, n: int, se
         handle.create_dataset("mean_input", data=(image / image.sum()).astype(np.float32))
         handle.create_dataset("mean_reconstruction", data=(image**2 / (image**2).sum()).astype(np.float32))
         handle.attrs.update(provenance=json.dumps({"git_commit": "abc"}), model=f"{model}/{variant}",
-                            variant=variant, variant_options="{}", split="test")
+                            variant=variant, variant_options="{}", split="test",
+                            training=json.dumps({"val_loss_over_average_image": ratio, "learned": ratio <= 0.9,
+                                                 "best_epoch": 3, "epochs_trained": 5, "max_epochs": 30,
+                                                 "stop_reason": "early_stopping", "input_scale": 0.01}))
 
 
 class _Links(HTMLParser):

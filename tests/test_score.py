@@ -46,16 +46,16 @@ def test_scores_match_input_jets_one_to_one(trained, tmp_path):
         np.testing.assert_array_equal(jets["jet_mass"][:], np.concatenate(expected_mass))
         assert set(jets["split"][:]) == {2} and set(jets["label"][:]) == {1}
         assert {"label", "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_nconst", "tau1", "tau2", "tau3",
-                "source_file", "source_entry", "source_jet", "split", "reconstruction_error", "score"} == set(jets)
-        assert jets["reconstruction_error"].dtype == np.float32 and jets["score"].dtype == np.float32
+                "source_file", "source_entry", "source_jet", "split", "model_score", "score"} == set(jets)
+        assert jets["model_score"].dtype == np.float32 and jets["score"].dtype == np.float32
         # reconstruction error recomputed independently with the model in torch
         net, tensors, _ = load_model(model)
         with torch.no_grad():
             reco = net(torch.from_numpy(images)).numpy()[:, 0]
-        np.testing.assert_allclose(jets["reconstruction_error"][:], ((reco - images) ** 2).mean(axis=(1, 2)), rtol=1e-5)
+        np.testing.assert_allclose(jets["model_score"][:], ((reco - images) ** 2).mean(axis=(1, 2)), rtol=1e-5)
         # the variant normalises by the error of the mean training image
         trivial = ((images - tensors["mean_image"].numpy()[None]) ** 2).mean(axis=(1, 2))
-        np.testing.assert_allclose(jets["score"][:], jets["reconstruction_error"][:] / trivial, rtol=1e-5)
+        np.testing.assert_allclose(jets["score"][:], jets["model_score"][:] / trivial, rtol=1e-5)
         np.testing.assert_allclose(h5["mean_input"][:], images.mean(axis=0), rtol=1e-5, atol=1e-9)
         np.testing.assert_allclose(h5["mean_reconstruction"][:], reco.mean(axis=0), rtol=1e-4, atol=1e-8)
         np.testing.assert_array_equal(h5["examples/input"][:], images[:8])
@@ -65,6 +65,10 @@ def test_scores_match_input_jets_one_to_one(trained, tmp_path):
         assert json.loads(h5.attrs["dataset_files"]) == [str(s) for s in shards]
         assert h5.attrs["model"] == str(model)
         assert "versions" in json.loads(h5.attrs["provenance"])
+        training = json.loads(h5.attrs["training"])
+        assert set(training) == {"val_loss_over_average_image", "learned", "best_epoch", "epochs_trained",
+                                 "max_epochs", "stop_reason", "input_scale"}
+        assert training["input_scale"] == pytest.approx(float(tensors["state_dict"]["input_scale"]))
 
 
 def test_plain_variant_score_equals_reconstruction_error(tmp_path):
@@ -72,7 +76,7 @@ def test_plain_variant_score_equals_reconstruction_error(tmp_path):
     train(background, tmp_path / "m.pt", tiny_config(max_epochs=1))
     score(tmp_path / "m.pt", background, tmp_path / "s.h5", split="validation")
     with h5py.File(tmp_path / "s.h5") as h5:
-        np.testing.assert_array_equal(h5["jets/score"][:], h5["jets/reconstruction_error"][:])
+        np.testing.assert_array_equal(h5["jets/score"][:], h5["jets/model_score"][:])
         assert set(h5["jets/split"][:]) == {1}
 
 

@@ -21,9 +21,9 @@ TINY_MODEL = {"name": "conv_ae", "options": {"conv_layers": [4, "pool", 4], "den
 
 
 def write_images_file(path: Path, n: int = 400, npix: int = NPIX, seed: int = 0, label: int = 0,
-                      splits: tuple[float, float] = (0.5, 0.75)) -> Path:
+                      splits: tuple[float, float] = (0.5, 0.75), scale: float = 1.0) -> Path:
     """A small images file in the hepdl images format: each image a Gaussian core at the centre
-    plus a second prong at a random position (unit sum), split codes from a seeded draw."""
+    plus a second prong at a random position (sum ``scale``), split codes from a seeded draw."""
     rng = np.random.default_rng(seed)
     grid = np.arange(npix) - (npix - 1) / 2
     yy, xx = np.meshgrid(grid, grid, indexing="ij")
@@ -32,7 +32,7 @@ def write_images_file(path: Path, n: int = 400, npix: int = NPIX, seed: int = 0,
     core = np.exp(-(yy**2 + xx**2) / 2.0)[None]
     prong = np.exp(-((yy[None] - centres[:, :1, None]) ** 2 + (xx[None] - centres[:, 1:, None]) ** 2) / 2.0)
     images = (1 - weight)[:, None, None] * core / core.sum() + weight[:, None, None] * prong / prong.sum(axis=(1, 2), keepdims=True)
-    images = images.astype(np.float32)
+    images = (images * scale).astype(np.float32)
     draw = rng.uniform(size=n)
     split = np.where(draw < splits[0], 0, np.where(draw < splits[1], 1, 2)).astype(np.uint8)
     with h5py.File(path, "w") as h5:
@@ -71,27 +71,65 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_training_learns_the_images(images_file, tmp_path):
-    """Loss drops well below the untrained loss and below the average-image reference line."""
+    """Loss drops well below the untrained loss and below the average-image reference line; the
+    model is flagged as learnt."""
     history_path = tmp_path / "history.csv"
     summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=15), history_path=history_path)
     history = summary["history"]
     assert len(history) == 15
+    from hepdl.models import build_model
     from hepdl.score import load_model
-    from hepdl.train import load_split, squared_error_sums
+    from hepdl.train import jet_losses, load_split
     train_images, _ = load_split([images_file], "train", {})
     torch.manual_seed(7)
-    from hepdl.models import build_model
     untrained = build_model(TINY_MODEL, NPIX)
-    untrained_loss = float(squared_error_sums(untrained, train_images, torch.device("cpu")).mean()) / NPIX**2
+    untrained.fit_input_scaling(train_images)
+    untrained_loss = float(jet_losses(untrained, train_images, torch.device("cpu")).mean())
     trained, _, _ = load_model(tmp_path / "m.pt")
-    trained_loss = float(squared_error_sums(trained, train_images, torch.device("cpu")).mean()) / NPIX**2
+    trained_loss = float(jet_losses(trained, train_images, torch.device("cpu")).mean())
     assert trained_loss < untrained_loss / 10
-    assert summary["best_val_loss"] < summary["average_image_loss"]
+    assert summary["val_loss_over_average_image"] == pytest.approx(summary["best_val_loss"] / summary["average_image_loss"])
+    assert summary["val_loss_over_average_image"] < 0.6 and summary["learned"] is True
     with history_path.open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == list(range(1, 16))
     assert {"train_loss", "val_loss", "average_image_loss", "learning_rate", "seconds", "images_per_s"} <= set(rows[0])
     assert float(rows[-1]["val_loss"]) == pytest.approx(history[-1]["val_loss"])
+
+
+def test_a_model_that_cannot_learn_is_flagged(images_file, tmp_path):
+    """Learning rate 0: the weights never move, the validation loss stays put (far above the
+    average-image loss), training stops after the patience as converged, and the model file
+    says learned: false."""
+    summary = train(images_file, tmp_path / "m.pt", tiny_config(learning_rate=0.0, max_epochs=10,
+                                                                 early_stopping_patience=2))
+    assert summary["learned"] is False and summary["val_loss_over_average_image"] > 0.9
+    assert summary["stop_reason"] == "early_stopping" and summary["epochs_trained"] == 3
+    _, meta = load_checkpoint(tmp_path / "m.pt", kind="model")
+    assert meta["learned"] is False
+
+
+def test_learning_does_not_depend_on_the_image_scale(tmp_path):
+    """Images times 1e-4 (or 1e4) train exactly as the unit-sum images do: the input scaling
+    (fitted, stored in the model file) cancels any overall scale. Without it the tiny images sit
+    on the average-image plateau."""
+    ratios = {}
+    for factor in (1.0, 1e-4, 1e4):
+        path = write_images_file(tmp_path / f"x{factor:g}.h5", n=400, scale=factor)
+        summary = train(path, tmp_path / f"m{factor:g}.pt", tiny_config(max_epochs=6))
+        ratios[factor] = [row["val_loss"] / row["average_image_loss"] for row in summary["history"]]
+        tensors, meta = load_checkpoint(tmp_path / f"m{factor:g}.pt", kind="model")
+        with h5py.File(path) as h5:
+            train_pixels = h5["images"][:][h5["jets/split"][:] == 0].astype(np.float64)
+        assert meta["input_scale"] == pytest.approx(np.sqrt(np.mean(train_pixels**2)), rel=1e-5)
+        assert float(tensors["state_dict"]["input_scale"]) == pytest.approx(meta["input_scale"], rel=1e-6)
+    np.testing.assert_allclose(ratios[1e-4], ratios[1.0], rtol=2e-3)
+    np.testing.assert_allclose(ratios[1e4], ratios[1.0], rtol=2e-3)
+    assert ratios[1.0][-1] < 0.6
+    unscaled = load_config(None, overrides={**tiny_config(max_epochs=6),
+                                            "model": {**TINY_MODEL, "input_scaling": "none"}})
+    summary = train(tmp_path / "x0.0001.h5", tmp_path / "none.pt", unscaled)
+    assert summary["learned"] is False
 
 
 def test_model_file_records_what_made_it(images_file, tmp_path):
