@@ -1,15 +1,24 @@
-"""Training and inference speed of the default autoencoder at 40x40 (hepdl vs a bare PyTorch loop).
+"""Training speed of the default autoencoder at 40x40: before and after, and each speed-up alone.
 
-    python benchmarks/bench_train.py [--threads 2] [--jets 8192] [--epochs 3] [--repeats 2]
+    python benchmarks/bench_train.py [--threads 2] [--jets 8192] [--epochs 4] [--compile] [--end-to-end 3]
 
 Writes a synthetic images file (jet-like: a core plus a displaced prong, unit sum) with ``--jets``
-training jets. (1) Alternates epoch by epoch hepdl's training loop (``hepdl.train.train_epoch``,
-deterministic mode as in the default config) and a bare PyTorch loop (same model, batch size,
-Adam, threads; one in-memory tensor permuted once per epoch), ``epochs x repeats`` epochs each,
-the first dropped (oneDNN warm-up); reports median and best images/s and their ratios. (2) Runs
-``hepdl.train.train`` end to end for ``--epochs`` epochs. (3) Inference images/s of torch
-(no_grad) and onnxruntime on the same images. Prints the load average before and
-after: on a shared machine the figures are only comparable within one run.
+training jets, then, in one process, alternates epoch by epoch (first epoch dropped: oneDNN and
+compile warm-up) these training loops, each on its own copy of the default model (same seed,
+batch size, threads):
+
+* ``before``: the loop as hepdl ran it before the model interface: raw unit-sum images,
+  ``mse_loss(model(batch), batch)``, NCHW tensors, ``torch.optim.Adam`` with its defaults;
+* ``input scaling``: the model interface with the RMS input scaling, nothing else changed;
+* ``+ channels_last``: model and batches in channels-last memory format;
+* ``+ fused Adam``: ``torch.optim.Adam(..., fused=True)`` (CPU fused kernel, torch >= 2.4);
+* ``+ torch.compile`` (with ``--compile``): the loss compiled by TorchInductor;
+* ``hepdl``: :func:`hepdl.train.train_epoch` with the model as ``hepdl.train.train`` prepares it.
+
+Then the validation pass (per-jet losses, no gradient) at evaluation batch 512 (before) and at
+hepdl's :data:`hepdl.train.EVAL_BATCH`; ``--end-to-end N`` runs ``hepdl.train.train`` for N
+epochs; and inference images/s of torch and onnxruntime. Prints the load average before and
+after: on a shared machine only ratios within one run compare.
 """
 
 from __future__ import annotations
@@ -27,84 +36,144 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--jets", type=int, default=8192, help="training jets")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of the end-to-end run")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved epochs = epochs x repeats")
-    parser.add_argument("--model", default=None, help="YAML/JSON of a model block to use instead of the default")
+    parser.add_argument("--epochs", type=int, default=4, help="interleaved epochs per loop (the first dropped)")
+    parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
+    parser.add_argument("--end-to-end", type=int, default=3, metavar="N", help="epochs of hepdl.train.train (0: skip)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     import torch
-    import yaml
 
     from hepdl.config import load_config
-    from hepdl.train import train
 
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from test_train import write_images_file
 
-    config = load_config(None, overrides={"training": {"max_epochs": args.epochs}})
-    if args.model:
-        config["model"] = yaml.safe_load(args.model)
-    config = load_config(None, overrides={k: config[k] for k in ("training", "model")})
-    batch_size = config["training"]["batch_size"]
-    print(f"load average before: {os.getloadavg()}; threads {args.threads}; model {config['model']}; "
-          f"batch {batch_size}", flush=True)
+    config = load_config(None, overrides={"training": {"max_epochs": max(args.end_to_end, 1), "batch_size": 128}})
+    print(f"load average before: {os.getloadavg()}; threads {args.threads}; model {config['model']['name']}; "
+          f"batch {config['training']['batch_size']}; torch {torch.__version__}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        n_total = int(args.jets / 0.6) + 1
-        images_file = write_images_file(Path(tmp) / "bench.h5", n=n_total, npix=40, splits=(0.6, 0.8))
-        # 1. hot loop, interleaved epoch by epoch in one process (fair under a fluctuating load)
-        hepdl_rates, bare_rates = interleaved(config, images_file, args.epochs * args.repeats, batch_size)
-        print(f"training loop (epochs interleaved, first dropped): hepdl.train.train_epoch median "
-              f"{statistics.median(hepdl_rates):.0f} best {max(hepdl_rates):.0f} images/s; bare loop median "
-              f"{statistics.median(bare_rates):.0f} best {max(bare_rates):.0f} images/s; ratio of medians "
-              f"{statistics.median(hepdl_rates) / statistics.median(bare_rates):.2f}, of bests "
-              f"{max(hepdl_rates) / max(bare_rates):.2f}", flush=True)
-        # 2. end to end: hepdl.train.train (reading, validation, checkpoint every epoch)
-        t0 = time.perf_counter()
-        summary = train(images_file, Path(tmp) / "m.pt", config, seed=1)
-        wall = time.perf_counter() - t0
-        rates = [row["images_per_s"] for row in summary["history"]]
-        print(f"hepdl.train.train, {summary['train_jets']} jets x {len(rates)} epochs in {wall:.1f} s wall "
-              f"(incl. reading, validation, checkpoints): per-epoch training images/s {rates}", flush=True)
-        inference(images_file, Path(tmp) / "m.pt", args.threads)
+        images_file = write_images_file(Path(tmp) / "bench.h5", n=int(args.jets / 0.6) + 1, npix=40, splits=(0.6, 0.8))
+        loops = training_loops(config, images_file, args.compile)
+        rates = interleaved(loops, args.epochs)
+        before = statistics.median(rates["before"])
+        print("training loop, images/s per epoch (median; ratio to before):", flush=True)
+        for name, values in rates.items():
+            median = statistics.median(values)
+            print(f"  {name:20s} {median:7.0f}  x{median / before:.2f}   epochs {[round(v) for v in values]}", flush=True)
+        validation(config, images_file)
+        if args.end_to_end:
+            end_to_end(config, images_file, Path(tmp))
+            inference(images_file, Path(tmp) / "m.pt", args.threads)
     print(f"load average after: {os.getloadavg()}")
     return 0
 
 
-def interleaved(config, images_file, epochs: int, batch_size: int) -> tuple[list[float], list[float]]:
-    """Images/s per epoch of hepdl's training loop and of a bare PyTorch loop, alternating."""
+def training_loops(config, images_file, with_compile: bool) -> dict:
+    """name -> one-epoch function(epoch) -> images/s, each with its own model and optimizer."""
     import torch
 
     from hepdl.models import build_model
-    from hepdl.train import epoch_permutation, load_split, seed_everything, train_epoch
+    from hepdl.train import epoch_permutation, load_split, make_optimizer, prepare_model, seed_everything, train_epoch
 
     x, _ = load_split([images_file], "train", {})
     seed_everything(1, config["training"]["deterministic"])
-    models = [build_model(config["model"], x.shape[-1]) for _ in range(2)]
-    optimizers = [torch.optim.Adam(m.parameters(), lr=config["training"]["learning_rate"]) for m in models]
-    hepdl_rates, bare_rates = [], []
-    for epoch in range(1, epochs + 2):
-        t0 = time.perf_counter()
-        train_epoch(models[0], optimizers[0], x, epoch_permutation(1, epoch, len(x)), batch_size, torch.device("cpu"))
-        hepdl_rates.append(len(x) / (time.perf_counter() - t0))
-        bare_rates.append(bare_epoch(models[1], optimizers[1], x, batch_size))
-    return hepdl_rates[1:], bare_rates[1:]
+    batch_size = int(config["training"]["batch_size"])
+    lr = float(config["training"]["learning_rate"])
+
+    def fresh(scaling: str = "rms"):
+        torch.manual_seed(1)
+        model = build_model({**config["model"], "input_scaling": scaling}, x.shape[-1])
+        model.fit_input_scaling(x)
+        return model
+
+    def timed(step_loop):
+        def run(epoch: int) -> float:
+            t0 = time.perf_counter()
+            step_loop(epoch)
+            return len(x) / (time.perf_counter() - t0)
+        return run
+
+    def generic(model, optimizer, loss_fn, memory_format=torch.contiguous_format):
+        def loop(epoch: int) -> None:
+            model.train()
+            permutation = epoch_permutation(1, epoch, len(x))
+            for start in range(0, len(x), batch_size):
+                batch = x.index_select(0, permutation[start:start + batch_size]).contiguous(memory_format=memory_format)
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(batch).backward()
+                optimizer.step()
+        return timed(loop)
+
+    loops = {}
+    old = fresh("none")
+    loops["before"] = generic(old, torch.optim.Adam(old.parameters(), lr=lr),
+                              lambda b: torch.nn.functional.mse_loss(old(b), b))
+    scaled = fresh()
+    loops["input scaling"] = generic(scaled, torch.optim.Adam(scaled.parameters(), lr=lr), scaled.loss)
+    cl = fresh().to(memory_format=torch.channels_last)
+    loops["+ channels_last"] = generic(cl, torch.optim.Adam(cl.parameters(), lr=lr), cl.loss, torch.channels_last)
+    fused = fresh().to(memory_format=torch.channels_last)
+    loops["+ fused Adam"] = generic(fused, torch.optim.Adam(fused.parameters(), lr=lr, fused=True), fused.loss,
+                                    torch.channels_last)
+    if with_compile:
+        compiled = fresh().to(memory_format=torch.channels_last)
+        loops["+ torch.compile"] = generic(compiled, torch.optim.Adam(compiled.parameters(), lr=lr),
+                                           torch.compile(compiled.loss), torch.channels_last)
+    hepdl_model, hepdl_x = prepare_model(fresh(), torch.device("cpu")), x.contiguous(memory_format=torch.channels_last)
+    hepdl_optimizer = make_optimizer(hepdl_model, lr)
+    loops["hepdl"] = timed(lambda epoch: train_epoch(hepdl_model, hepdl_optimizer, hepdl_x,
+                                                     epoch_permutation(1, epoch, len(x)), batch_size,
+                                                     torch.device("cpu")))
+    return loops
 
 
-def bare_epoch(model, optimizer, x, batch_size: int) -> float:
-    """Images/s of one epoch of a plain PyTorch loop over an in-memory tensor (N, 1, npix, npix)."""
+def interleaved(loops: dict, epochs: int) -> dict[str, list[float]]:
+    """Images/s of every loop, epoch by epoch in turn; the first epoch of each dropped."""
+    rates = {name: [] for name in loops}
+    for epoch in range(1, epochs + 1):
+        for name, loop in loops.items():
+            rates[name].append(loop(epoch))
+    return {name: values[1:] if len(values) > 1 else values for name, values in rates.items()}
+
+
+def validation(config, images_file) -> None:
+    """Images/s of the validation pass (per-jet losses, no gradient) at batch 512 and EVAL_BATCH."""
     import torch
 
+    from hepdl.models import build_model
+    from hepdl.train import EVAL_BATCH, jet_losses, load_split, prepare_model
+
+    x, _ = load_split([images_file], "train", {})
+    torch.manual_seed(1)
+    model = build_model(config["model"], x.shape[-1])
+    model.fit_input_scaling(x)
+    old = build_model(config["model"], x.shape[-1])
+    old.load_state_dict(model.state_dict())
+    model = prepare_model(model, torch.device("cpu"))
+    results = {}
+    for _ in range(3):
+        for label, net, batch in (("batch 512, NCHW", old, 512), (f"batch {EVAL_BATCH}, hepdl", model, EVAL_BATCH)):
+            t0 = time.perf_counter()
+            jet_losses(net, x, torch.device("cpu"), batch_size=batch)
+            results.setdefault(label, []).append(len(x) / (time.perf_counter() - t0))
+    first = None
+    for label, values in results.items():
+        median = statistics.median(values)
+        first = first or median
+        print(f"validation pass {label:22s} {median:7.0f} images/s  x{median / first:.2f}", flush=True)
+
+
+def end_to_end(config, images_file, tmp: Path) -> None:
+    from hepdl.train import train
+
     t0 = time.perf_counter()
-    shuffled = x[torch.randperm(len(x))]
-    for start in range(0, len(x), batch_size):
-        batch = shuffled[start:start + batch_size]
-        optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(batch), batch)
-        loss.backward()
-        optimizer.step()
-    return len(x) / (time.perf_counter() - t0)
+    summary = train(images_file, tmp / "m.pt", config, seed=1)
+    wall = time.perf_counter() - t0
+    rates = [row["images_per_s"] for row in summary["history"]]
+    print(f"hepdl.train.train, {summary['train_jets']} jets x {len(rates)} epochs in {wall:.1f} s wall "
+          f"(incl. reading, validation, checkpoints): per-epoch training images/s {rates}", flush=True)
 
 
 def inference(images_file, model_path, threads: int) -> None:
@@ -120,10 +189,10 @@ def inference(images_file, model_path, threads: int) -> None:
     x = torch.from_numpy(images).unsqueeze(1)
     model, _, _ = load_model(model_path)
     with torch.no_grad():
-        model(x[:512])
+        model.anomaly_score(x[:512])
         t0 = time.perf_counter()
         for start in range(0, len(x), 4096):
-            model(x[start:start + 4096])
+            model.anomaly_score(x[start:start + 4096])
         torch_rate = len(x) / (time.perf_counter() - t0)
     onnx_path = Path(model_path).with_suffix(".onnx")
     export_onnx(model_path, onnx_path)

@@ -170,3 +170,38 @@ def test_report_has_every_section_and_every_linked_file(run_dir, tmp_path):
         body = text.split(f'id="{section}"')[1].split("<section")[0]
         assert "<img" in body, section
     assert 'class="worst"' in text and "baseline_tau32" in text and "seed: 7" in text
+
+
+def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_path):
+    """A qcd_vs_top model on the average-image plateau (learning ratio 1.01): its row carries
+    learned false, the report marks it in red with the sentence saying what that means, and the
+    model-independence summary presents no worst-direction AUC for that variant."""
+    root, metrics, _ = run_dir
+    files = {}
+    for role, process in (("background", "top"), ("signal", "qcd")):
+        files[role] = tmp_path / f"{role}.h5"
+        _write_scores(files[role], process, "top", "plain", 200, seed=40 + (role == "signal"), ratio=1.01)
+    stuck = tmp_path / "qcd_vs_top_plain.json"
+    assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", "qcd_vs_top", "--variant",
+                 "plain", "--background", str(files["background"]), "--signal", str(files["signal"]),
+                 "--output", str(stuck)]) == 0
+    row = json.loads(stuck.read_text())["rows"][0]
+    assert row["learned"] is False and row["val_loss_over_average_image"] == pytest.approx(1.01)
+    learnt = json.loads(metrics[0].read_text())["rows"][0]
+    assert learnt["learned"] is True and learnt["val_loss_over_average_image"] == pytest.approx(0.4)
+
+    collected = tmp_path / "metrics.json"
+    assert main(["evaluate", "--collect", str(metrics[0]), str(stuck), "--output", str(collected)]) == 0
+    plain = json.loads(collected.read_text())["model_independence"][0]
+    assert plain["result"] is False and plain["not_learned"] == ["qcd_vs_top"] and plain["worst_auc"] is None
+
+    output = tmp_path / "report" / "index.html"
+    assert main(["report", "--config", str(root / "config.yaml"), "--metrics", str(metrics[0]), str(stuck),
+                 "--output", str(output)]) == 0
+    text = output.read_text()
+    assert text.count('<tr class="not-learned">') == 1
+    assert "1.010 (not learnt)" in text and "0.400" in text
+    assert "did not learn: its best validation loss is above 0.9 of the loss of reconstructing" in text
+    independence = text.split('id="model-independence"')[1].split("<section")[0]
+    assert "no result: the model of qcd_vs_top did not learn" in independence
+    assert 'class="worst"' not in independence

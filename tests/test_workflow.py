@@ -62,7 +62,7 @@ def test_bad_config_key_stops_with_one_message(tmp_path):
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory) -> Path:
     workdir = _workdir(tmp_path_factory.mktemp("local"), ROOT / ".test" / "config")
-    _assert_ok(snakemake(workdir, "--cores", "2"))
+    _assert_ok(snakemake(workdir, "--cores", "2", "--set-threads", "train=1"))
     return workdir
 
 
@@ -115,7 +115,7 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
         workdir, "--executor", "slurm", "--jobs", "4", "--profile", str(ROOT / "profiles" / "slurm"),
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
         "--slurm-keep-successful-logs", "--default-resources", "slurm_account=root",
-        "--latency-wait", "10", "--set-threads", "train=2",  # same threads as the local run
+        "--latency-wait", "10", "--set-threads", "train=1",  # same threads as the local run
     )
     _assert_ok(result)
     # the jobs really ran under SLURM: every images file records the SLURM job id it ran in,

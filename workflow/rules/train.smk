@@ -12,11 +12,13 @@ rule train:
         config=RESOLVED_CONFIG,
         settings=lambda wc: section("model") + section("training") + section("postprocessing", wc.variant) + str(SEED),
         version=VERSION,
-    threads: 2
+    # the cores Snakemake was given, spread over the training jobs (override: --set-threads train=N)
+    threads: training_threads()
     resources:
         mem_mb=4000,
         runtime=240,
-        # GPUs are requested per site in a profile (profiles/slurm), e.g. gpu=1 or slurm_extra.
+        # one GPU when training.device names cuda (the SLURM plugin turns it into --gpus=1)
+        gpu=gpus_for_device(),
     conda:
         "../envs/hepdl.yaml"
     shell:
