@@ -11,7 +11,7 @@
 
 ``python benchmarks/bench_generate.py cluster [--events 300]``
     The clustering alone, on the visible final states of the same events (copied out first, so
-    every clusterer sees warm data): hepdl.antikt at the generation threshold (early stop) and
+    every clusterer sees warm data): hepdl.generation.antikt at the generation threshold (early stop) and
     with no threshold (the whole event), Pythia's SlowJet (fjcore) on copies of the events, and
     the fastjet package's multi-event interface; microseconds per event.
 
@@ -44,8 +44,8 @@ import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from hepdl.generate import PTHAT_DEFAULTS, JetGenerator, jets_to_array  # noqa: E402
-from hepdl.jets_file import write_jets  # noqa: E402
+from hepdl.generation.generate import PTHAT_DEFAULTS, JetGenerator, jets_to_array  # noqa: E402
+from hepdl.io.jets_file import write_jets  # noqa: E402
 
 BLOCK = 250
 
@@ -101,7 +101,7 @@ def cluster(args: argparse.Namespace) -> None:
     import fastjet
     import pythia8mc
 
-    from hepdl.antikt import cluster_antikt
+    from hepdl.generation.antikt import cluster_antikt
 
     print(f"# clustering alone, anti-kt R = 0.8, {args.events} events per process, one core; us per event")
     print(f"{'process':8} {'particles':>9} {'hepdl >549.99':>13} {'hepdl all':>10} {'SlowJet':>8} {'fastjet':>8}")

@@ -4,7 +4,7 @@
     python benchmarks/bench_images.py --input jets.root     # the first 100k jets of a canonical file
     python benchmarks/bench_images.py --memory-jets 0       # speed only
 
-Speed: ``hepdl.images.jet_images`` with the full preprocessing (centroid, rotate, flip,
+Speed: ``hepdl.images.preprocess.jet_images`` with the full preprocessing (centroid, rotate, flip,
 normalise; 40x40 over +-0.8) in blocks of 4096 jets, as ``build_images`` calls it, best of three
 passes, against EnergyFlow's ``pixelate(jet, npix=40, img_width=1.6)`` (centring and pixelation
 only) called per jet on the same jets. EnergyFlow needs numpy < 2, so it runs in its own venv
@@ -13,7 +13,7 @@ on the jets saved to a .npz; it is given phi relative to the leading constituent
 it does not wrap phi itself. Both run on one core (NUMBA_NUM_THREADS=OMP_NUM_THREADS=1).
 
 Memory: ``--memory-jets`` synthetic jets are written to a canonical ROOT file
-(:func:`hepdl.jets_file.write_jets`), then ``build_images`` runs on it in a child process whose
+(:func:`hepdl.io.jets_file.write_jets`), then ``build_images`` runs on it in a child process whose
 peak RSS is reported; a run on a tenth of the jets shows that the peak does not grow with the
 dataset. Outputs go to ``benchmarks/out/`` (git-ignored) and the large files are removed after.
 """
@@ -85,7 +85,7 @@ def synthetic_jets(n_jets: int, seed: int = 1) -> ak.Array:
 
 
 def hepdl_rate(jets: ak.Array) -> float:
-    from hepdl.images import jet_images
+    from hepdl.images.preprocess import jet_images
 
     jet_images(jets.const_pt[:100], jets.const_eta[:100], jets.const_phi[:100])  # compile / load cache
     best = np.inf
@@ -123,7 +123,7 @@ def energyflow_rate(jets: ak.Array, n_jets: int) -> dict:
 
 def peak_memory(n_jets: int) -> dict:
     """Peak RSS (MiB) of build_images on n_jets synthetic jets, in a fresh child process."""
-    from hepdl.jets_file import write_jets
+    from hepdl.io.jets_file import write_jets
 
     OUT.mkdir(exist_ok=True)
     jets_path, images_path = OUT / f"mem_jets_{n_jets}.root", OUT / f"mem_images_{n_jets}.h5"
@@ -139,8 +139,8 @@ def peak_memory(n_jets: int) -> dict:
              "        if line.startswith('VmHWM:'):\n"
              "            return int(line.split()[1]) / 1024\n"
              "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-             "from hepdl.config import load_config\nfrom hepdl.image_store import build_images\n"
-             "import hepdl.io, hepdl.substructure, fastjet\n"
+             "from hepdl.config import load_config\nfrom hepdl.images.store import build_images\n"
+             "import hepdl.io.readers, hepdl.physics.substructure, fastjet\n"
              "config = load_config(None)\n"
              "imports = peak()\n"
              "t0 = time.perf_counter()\n"
@@ -181,7 +181,7 @@ def main() -> None:
 
 def speed(args: argparse.Namespace) -> None:
     if args.input:
-        from hepdl.io import iter_jets
+        from hepdl.io.readers import iter_jets
 
         parts, n = [], 0
         for chunk in iter_jets([args.input]):

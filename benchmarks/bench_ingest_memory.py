@@ -5,7 +5,7 @@
 
 For each jet count a canonical jets ROOT file of synthetic jets (~50 constituents each,
 :func:`bench_images.synthetic_jets`) is written chunk by chunk with
-:func:`hepdl.jets_file.write_jets` (in a child process, so this process stays small). Then, for
+:func:`hepdl.io.jets_file.write_jets` (in a child process, so this process stays small). Then, for
 each chunk size (``images.chunk_size``), the real CLI ``hepdl images --input JETS --output
 IMAGES.h5 --config C`` runs as a child process (default 40x40 images, N-subjettiness, splits) and
 its peak resident memory is measured two ways: ``VmHWM`` of ``/proc/<pid>/status`` polled while it
@@ -40,7 +40,7 @@ def write_file(n_jets: int, path: Path) -> None:
     sys.path.insert(0, str(HERE))
     from bench_images import synthetic_jets
 
-    from hepdl.jets_file import write_jets
+    from hepdl.io.jets_file import write_jets
 
     chunks = (synthetic_jets(min(WRITE_CHUNK, n_jets - start), seed=start + 1)
               for start in range(0, n_jets, WRITE_CHUNK))

@@ -33,7 +33,7 @@ def main() -> int:
     import torch
 
     from hepdl.models import build_model
-    from hepdl.train import epoch_permutation, jet_losses, load_split, seed_everything, train_epoch
+    from hepdl.training.train import epoch_permutation, jet_losses, load_split, seed_everything, train_epoch
 
     torch.set_num_threads(1)
     train_images, _ = load_split(args.images, "train", {})

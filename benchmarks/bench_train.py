@@ -13,10 +13,10 @@ batch size, threads):
 * ``+ channels_last``: model and batches in channels-last memory format;
 * ``+ fused Adam``: ``torch.optim.Adam(..., fused=True)`` (CPU fused kernel, torch >= 2.4);
 * ``+ torch.compile`` (with ``--compile``): the loss compiled by TorchInductor;
-* ``hepdl``: :func:`hepdl.train.train_epoch` with the model as ``hepdl.train.train`` prepares it.
+* ``hepdl``: :func:`hepdl.training.train.train_epoch` with the model as ``hepdl.training.train.train`` prepares it.
 
 Then the validation pass (per-jet losses, no gradient) at evaluation batch 512 (before) and at
-hepdl's :data:`hepdl.train.EVAL_BATCH`; ``--end-to-end N`` runs ``hepdl.train.train`` for N
+hepdl's :data:`hepdl.training.train.EVAL_BATCH`; ``--end-to-end N`` runs ``hepdl.training.train.train`` for N
 epochs; and inference images/s of torch and onnxruntime. Prints the load average before and
 after: on a shared machine only ratios within one run compare.
 """
@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--jets", type=int, default=8192, help="training jets")
     parser.add_argument("--epochs", type=int, default=4, help="interleaved epochs per loop (the first dropped)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
-    parser.add_argument("--end-to-end", type=int, default=3, metavar="N", help="epochs of hepdl.train.train (0: skip)")
+    parser.add_argument("--end-to-end", type=int, default=3, metavar="N", help="epochs of hepdl.training.train.train (0: skip)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -75,7 +75,7 @@ def training_loops(config, images_file, with_compile: bool) -> dict:
     import torch
 
     from hepdl.models import build_model
-    from hepdl.train import epoch_permutation, load_split, make_optimizer, prepare_model, seed_everything, train_epoch
+    from hepdl.training.train import epoch_permutation, load_split, make_optimizer, prepare_model, seed_everything, train_epoch
 
     x, _ = load_split([images_file], "train", {})
     seed_everything(1, config["training"]["deterministic"])
@@ -143,7 +143,7 @@ def validation(config, images_file) -> None:
     import torch
 
     from hepdl.models import build_model
-    from hepdl.train import EVAL_BATCH, jet_losses, load_split, prepare_model
+    from hepdl.training.train import EVAL_BATCH, jet_losses, load_split, prepare_model
 
     x, _ = load_split([images_file], "train", {})
     torch.manual_seed(1)
@@ -166,13 +166,13 @@ def validation(config, images_file) -> None:
 
 
 def end_to_end(config, images_file, tmp: Path) -> None:
-    from hepdl.train import train
+    from hepdl.training.train import train
 
     t0 = time.perf_counter()
     summary = train(images_file, tmp / "m.pt", config, seed=1)
     wall = time.perf_counter() - t0
     rates = [row["images_per_s"] for row in summary["history"]]
-    print(f"hepdl.train.train, {summary['train_jets']} jets x {len(rates)} epochs in {wall:.1f} s wall "
+    print(f"hepdl.training.train.train, {summary['train_jets']} jets x {len(rates)} epochs in {wall:.1f} s wall "
           f"(incl. reading, validation, checkpoints): per-epoch training images/s {rates}", flush=True)
 
 
@@ -181,9 +181,9 @@ def inference(images_file, model_path, threads: int) -> None:
     import onnxruntime
     import torch
 
-    from hepdl.export import export_onnx
-    from hepdl.image_store import read_images
-    from hepdl.score import load_model
+    from hepdl.training.export import export_onnx
+    from hepdl.images.store import read_images
+    from hepdl.evaluation.score import load_model
 
     images, _ = read_images([images_file])
     x = torch.from_numpy(images).unsqueeze(1)

@@ -24,7 +24,7 @@ def generated_jets_arrays():
 
     The top array also carries the truth fields of ``generate_jets(..., truth=True)``.
     """
-    from hepdl.generate import generate_jets
+    from hepdl.generation.generate import generate_jets
 
     return {process: generate_jets(process, n, GENERATED_SEEDS[process], {}, progress=False,
                                    truth=process == "top")
@@ -34,8 +34,8 @@ def generated_jets_arrays():
 @pytest.fixture(scope="session")
 def generated_jets_files(tmp_path_factory, generated_jets_arrays):
     """{"qcd": Path, "top": Path} of small canonical jets ROOT files (see ``generated_jets_arrays``)."""
-    from hepdl.jets_file import write_jets
-    from hepdl.provenance import provenance
+    from hepdl.io.jets_file import write_jets
+    from hepdl.core.provenance import provenance
 
     directory = tmp_path_factory.mktemp("generated_jets")
     paths = {}

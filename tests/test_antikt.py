@@ -1,12 +1,12 @@
-"""hepdl.antikt: anti-kt clustering, checked jet by jet against the fastjet package."""
+"""hepdl.generation.antikt: anti-kt clustering, checked jet by jet against the fastjet package."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hepdl.antikt import MAX_R, cluster_antikt
-from hepdl.generate import JetGenerator
+from hepdl.generation.antikt import MAX_R, cluster_antikt
+from hepdl.generation.generate import JetGenerator
 
 fastjet = pytest.importorskip("fastjet")
 

@@ -30,10 +30,10 @@ import pytest
 import torch
 import yaml
 
-from hepdl.checkpoint import FORMAT, save_checkpoint
+from hepdl.core.checkpoint import FORMAT, save_checkpoint
 from hepdl.cli import main
-from hepdl.errors import HepdlError
-from hepdl.jets_file import write_jets
+from hepdl.core.errors import HepdlError
+from hepdl.io.jets_file import write_jets
 from test_io import _nanoaod_file, _toptagging_frame, nanoaod_reader, random_canonical, write_tree
 from test_train import TINY_MODEL, write_images_file
 
@@ -411,7 +411,7 @@ def test_unreadable_and_invalid_yaml_config(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def stage_files(tmp_path_factory):
     """A tiny images file, its config and a model trained on it (1 epoch)."""
-    from hepdl.train import train
+    from hepdl.training.train import train
 
     tmp = tmp_path_factory.mktemp("stages")
     images = write_images_file(tmp / "qcd.h5", n=120)
@@ -490,7 +490,7 @@ def _model_files(tmp: Path, stage_files) -> dict[str, tuple[Path, str]]:
     save_checkpoint(tmp / "nometa.pt", "model", {"state_dict": {}}, {"npix": 16})
     files["model_without_metadata"] = (tmp / "nometa.pt", r"nometa\.pt is a hepdl model file without "
                                                           r"'model_config' in its metadata")
-    from hepdl.checkpoint import load_checkpoint
+    from hepdl.core.checkpoint import load_checkpoint
 
     tensors, meta = load_checkpoint(stage_files["model"], kind="model")
     tensors["state_dict"] = {k: v[..., :1] if v.dim() > 1 else v for k, v in tensors["state_dict"].items()}

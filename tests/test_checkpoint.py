@@ -8,8 +8,8 @@ import pickle
 import pytest
 import torch
 
-from hepdl.checkpoint import load_checkpoint, save_checkpoint
-from hepdl.errors import CheckpointError
+from hepdl.core.checkpoint import load_checkpoint, save_checkpoint
+from hepdl.core.errors import CheckpointError
 
 
 class Payload:

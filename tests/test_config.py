@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from hepdl.config import derive_seed, load_config, parse_size, validate_config
-from hepdl.errors import ConfigError
+from hepdl.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from hepdl.config import load_config
-from hepdl.export import export_onnx
-from hepdl.score import load_model
-from hepdl.train import train
+from hepdl.training.export import export_onnx
+from hepdl.evaluation.score import load_model
+from hepdl.training.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
 

@@ -1,4 +1,4 @@
-"""Jet generation (hepdl.generate) and top truth matching (hepdl.truth).
+"""Jet generation (hepdl.generation.generate) and top truth matching (hepdl.generation.truth).
 
 Most tests read the session fixtures of conftest.py (150 QCD jets, seed 1; 100 top jets, seed 2),
 so Pythia runs only a few seconds in all.
@@ -15,11 +15,11 @@ import uproot
 
 from hepdl import cli
 from hepdl.config import derive_seed
-from hepdl.errors import ConfigError, HepdlError
-from hepdl.generate import (JetGenerator, generate_jets, pythia_commands, resolve_settings,
+from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.generate import (JetGenerator, generate_jets, pythia_commands, resolve_settings,
                             shard_n_jets, wrap_phi32)
-from hepdl.jets_file import BRANCHES, read_provenance
-from hepdl.truth import delta_r, hadronic_top_partons, match_top, matched_top_index
+from hepdl.io.jets_file import BRANCHES, read_provenance
+from hepdl.generation.truth import delta_r, hadronic_top_partons, match_top, matched_top_index
 
 
 # ----------------------------------------------------------------------------- selection
@@ -213,7 +213,7 @@ def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
 
 @pytest.mark.parametrize("process, seed", [("qcd", 21), ("top", 22)])
 def test_bulk_record_path_gives_the_slowjet_path_jets_bit_for_bit(process, seed):
-    """The default path (bulk-read record, hepdl.antikt with its early stop) and the fallback
+    """The default path (bulk-read record, hepdl.generation.antikt with its early stop) and the fallback
     (Pythia's SlowJet/fjcore, constituents through the accessors) select the same jets from the
     same events, every field identical. Regression guard: the bulk path must be the one in use
     with the pythia8mc this package pins (a layout change would silently cost speed)."""
@@ -229,16 +229,16 @@ def test_bulk_record_path_gives_the_slowjet_path_jets_bit_for_bit(process, seed)
                 assert np.array_equal(a[key], b[key]), key
         n_jets += len(ours)
     assert n_jets >= 15
-    assert bulk.clustering == "hepdl.antikt on the bulk-read event record"
+    assert bulk.clustering == "hepdl.generation.antikt on the bulk-read event record"
     assert fallback.clustering == "Pythia SlowJet (fjcore)"
 
 
 def test_unrecognised_record_layout_falls_back_to_slowjet_with_a_warning(monkeypatch, caplog):
-    from hepdl.pythia_record import EventRecordReader
+    from hepdl.generation.pythia_record import EventRecordReader
 
     monkeypatch.setattr(EventRecordReader, "discover", classmethod(lambda cls, pythia: None))
     generator = JetGenerator("qcd", 5, {})
-    with caplog.at_level("WARNING", logger="hepdl.generate"):
+    with caplog.at_level("WARNING", logger="hepdl.generation.generate"):
         jets = [jet for _ in range(60) for jet in generator.next_event()]
     assert generator.clustering == "Pythia SlowJet (fjcore)"
     assert "particle by particle" in caplog.text
@@ -313,7 +313,7 @@ def test_cli_generate_writes_jets_and_provenance(tmp_path, capfd):
     assert record["seed"] == 17 and record["process"] == "qcd" and record["n_events"] >= 1
     assert record["generation"]["jet_pt_min"] == 500 and record["generation"]["pthat_min"] == 350
     assert "Random:seed = 17" in record["pythia_commands"]
-    assert record["clustering"] == "hepdl.antikt on the bulk-read event record"
+    assert record["clustering"] == "hepdl.generation.antikt on the bulk-read event record"
     json.dumps(record)
 
 

@@ -1,4 +1,4 @@
-"""Tests of the images file (hepdl.image_store): round trip, metadata rows, splits, readers, CLI."""
+"""Tests of the images file (hepdl.images.store): round trip, metadata rows, splits, readers, CLI."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 from hepdl.cli import main
 from hepdl.config import load_config
-from hepdl.errors import HepdlError
-from hepdl.image_store import COLUMNS, build_images, images_file_info, iter_images, read_images
-from hepdl.images import jet_images
-from hepdl.jets_file import write_jets
+from hepdl.core.errors import HepdlError
+from hepdl.images.store import COLUMNS, build_images, images_file_info, iter_images, read_images
+from hepdl.images.preprocess import jet_images
+from hepdl.io.jets_file import write_jets
 
 
 def synthetic_jets(n_jets: int, seed: int, label: int, n_far: int = 0) -> ak.Array:

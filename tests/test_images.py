@@ -1,4 +1,4 @@
-"""Tests of hepdl.images: the convention (axes, orientation, flip), wrap-around, sums, and agreement
+"""Tests of hepdl.images.preprocess: the convention (axes, orientation, flip), wrap-around, sums, and agreement
 with a plain per-jet numpy implementation of the same recipe."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hepdl.images import jet_images, pixelate
+from hepdl.images.preprocess import jet_images, pixelate
 
 NPIX, HW = 40, 0.8
 
@@ -23,7 +23,7 @@ def _jets(*jets):
 
 def reference_image(pt, eta, phi, npix=NPIX, half_width=HW, centre="centroid", rotate=True,
                     flip=True, normalise=True):
-    """Plain numpy, one jet: the recipe of the hepdl.images docstring written independently."""
+    """Plain numpy, one jet: the recipe of the hepdl.images.preprocess docstring written independently."""
     pt, eta, phi = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi))
     keep = pt > 0
     pt, eta, phi = pt[keep], eta[keep], phi[keep]

@@ -1,7 +1,7 @@
 """Interrupted work loses nothing: atomic outputs per stage, SIGKILLed training resumed, a killed
 workflow restarted.
 
-* Every CLI stage writes its output through :func:`hepdl.atomic.atomic_path`: a failure after part
+* Every CLI stage writes its output through :func:`hepdl.core.atomic.atomic_path`: a failure after part
   of the output was written (a reader error on a later chunk, a bad second images file, a failing
   writer) leaves neither the output nor a temporary sibling ``.<name>.*.tmp*``.
 * ``hepdl train`` killed with SIGKILL after its first epoch checkpoint and rerun with ``--resume``
@@ -28,10 +28,10 @@ import pytest
 import torch
 import yaml
 
-from hepdl.checkpoint import load_checkpoint
+from hepdl.core.checkpoint import load_checkpoint
 from hepdl.cli import main
-from hepdl.errors import HepdlError
-from hepdl.jets_file import write_jets
+from hepdl.core.errors import HepdlError
+from hepdl.io.jets_file import write_jets
 from test_bad_input import base_config, leftovers, with_value, write_config
 from test_io import random_canonical
 from test_train import write_images_file
@@ -52,7 +52,7 @@ def _env() -> dict[str, str]:
 def test_images_reader_error_on_a_later_chunk_leaves_nothing(tmp_path, capsys, monkeypatch):
     """Images of the first chunks are appended to the temporary file, then a NaN in a later chunk
     stops the run: no output, the temporary file is gone."""
-    import hepdl.image_store as image_store
+    import hepdl.images.store as image_store
 
     n = 3000
     write_jets(tmp_path / "jets.root", with_value(random_canonical(n, seed=8), "jet_mass", n - 10, np.nan), {})
@@ -77,7 +77,7 @@ def test_images_reader_error_on_a_later_chunk_leaves_nothing(tmp_path, capsys, m
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """Images file, config file and a 1-epoch model (npix 16, tiny conv AE)."""
-    from hepdl.train import train
+    from hepdl.training.train import train
 
     tmp = tmp_path_factory.mktemp("tiny")
     images = write_images_file(tmp / "qcd.h5", n=200)
@@ -89,7 +89,7 @@ def tiny_run(tmp_path_factory):
 def test_train_failure_while_writing_the_model_leaves_no_model(tiny_run, tmp_path, capsys, monkeypatch):
     """torch.save dies half-way through the model file: no model, no temporary file (the per-epoch
     training state, written before, stays for --resume)."""
-    import hepdl.checkpoint as checkpoint
+    import hepdl.core.checkpoint as checkpoint
 
     save = checkpoint.torch.save
 
@@ -111,7 +111,7 @@ def test_train_failure_while_writing_the_model_leaves_no_model(tiny_run, tmp_pat
 def test_score_error_in_a_second_images_file_leaves_nothing(tiny_run, tmp_path, capsys, monkeypatch):
     """Batches of the first images file are scored and written, then the second file (other npix)
     is refused: no scores file, no temporary file."""
-    import hepdl.postprocess as postprocess
+    import hepdl.images.transforms as postprocess
 
     other = write_images_file(tmp_path / "other.h5", n=60, npix=8)
     calls = []
@@ -154,7 +154,7 @@ def test_jets_writer_failing_on_a_later_chunk_leaves_nothing(tmp_path):
 
 def test_text_outputs_of_evaluate_and_report_are_atomic(tmp_path):
     """evaluate and report write through write_text_atomic: a failed write keeps the old file."""
-    from hepdl.atomic import atomic_path, write_text_atomic
+    from hepdl.core.atomic import atomic_path, write_text_atomic
 
     output = tmp_path / "metrics.json"
     write_text_atomic(output, '{"old": 1}')
@@ -300,7 +300,7 @@ def test_killed_workflow_restarted_gives_the_same_results(tmp_path):
 
 def test_a_new_write_removes_the_debris_of_a_killed_one(tmp_path):
     """Regression: a writer killed with SIGKILL left `.NAME.XXXX.tmp.h5` beside its output forever."""
-    from hepdl.atomic import atomic_path
+    from hepdl.core.atomic import atomic_path
 
     output = tmp_path / "shard0.h5"
     debris = tmp_path / ".shard0.h5.abc123.tmp.h5"

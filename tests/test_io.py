@@ -1,4 +1,4 @@
-"""Tests of hepdl.io: every reader mapping, chunking, globs and every user-facing error.
+"""Tests of hepdl.io.readers: every reader mapping, chunking, globs and every user-facing error.
 
 Each test writes a small file with known content (uproot ``mktree`` + ``extend`` for TTrees,
 pandas ``to_hdf`` for the top-tagging format) and checks the canonical jets read back.
@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import uproot
 
-from hepdl.canonical_jets import ReadStats
+from hepdl.io.canonical import ReadStats
 from hepdl.config import load_config
-from hepdl.errors import ConfigError, HepdlError, InputFileError
-from hepdl.io import _Chunk, _raw_root_chunk, expand_files, iter_jets, read_jets
-from hepdl.jets_file import write_jets
-from hepdl.reader_config import reader_settings
+from hepdl.core.errors import ConfigError, HepdlError, InputFileError
+from hepdl.io.readers import _Chunk, _raw_root_chunk, expand_files, iter_jets, read_jets
+from hepdl.io.jets_file import write_jets
+from hepdl.io.reader_config import reader_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "config" / "examples"
 
@@ -124,7 +124,7 @@ PXPYPZ_READER = {"tree": "Events", "jet": None, "label_branch": "truth",
 
 def test_px_py_pz_e_constituents_are_converted_sorted_capped_and_sum_to_the_jet(tmp_path, caplog):
     px, py, pz, e = _pxpypze_file(tmp_path)
-    with caplog.at_level(logging.INFO, logger="hepdl.io"):
+    with caplog.at_level(logging.INFO, logger="hepdl.io.readers"):
         out = read_jets(tmp_path / "pxpypz.root", reader=PXPYPZ_READER, max_constituents=2)
     const, jet = reference_kinematics(px, py, pz, e)
     order = ak.argsort(const.pt, axis=1, ascending=False)
@@ -194,7 +194,7 @@ def nanoaod_reader(**extra):
 
 def test_linked_candidates_are_gathered_per_jet(tmp_path, caplog):
     _nanoaod_file(tmp_path)
-    with caplog.at_level(logging.INFO, logger="hepdl.io"):
+    with caplog.at_level(logging.INFO, logger="hepdl.io.readers"):
         out = read_jets(tmp_path / "nano.root", reader=nanoaod_reader())
     assert out.source_entry.tolist() == [0, 0, 0, 1]
     assert out.source_jet.tolist() == [0, 1, 2, 0]
@@ -369,7 +369,7 @@ def test_nan_kinematics_error_names_branch_and_entry_or_are_dropped_and_counted(
     write_jets(tmp_path / "nan.root", jets, {})
     with pytest.raises(InputFileError, match=r"nan.root \(tree 'jets'\): NaN or inf in branch 'jet_eta' at entry 6"):
         read_jets(tmp_path / "nan.root")
-    with caplog.at_level(logging.INFO, logger="hepdl.io"):
+    with caplog.at_level(logging.INFO, logger="hepdl.io.readers"):
         out = read_jets(tmp_path / "nan.root", bad_values="drop")
     assert 6 not in out.source_entry.tolist() and len(out) == 9
     assert "dropped 1 jets with NaN/inf" in caplog.text

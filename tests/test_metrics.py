@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from hepdl.metrics import (_bootstrap_aucs, auc_with_interval, distance_correlation, eps_b_at, mass_correlation,
+from hepdl.evaluation.metrics import (_bootstrap_aucs, auc_with_interval, distance_correlation, eps_b_at, mass_correlation,
                            mass_sculpting, model_independence, rejection_at, roc, roc_points, tagger_metrics)
 
 

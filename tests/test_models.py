@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hepdl.config import load_config
-from hepdl.errors import ConfigError
+from hepdl.core.errors import ConfigError
 from hepdl.models import build_model, model_class, model_names, options_schema, validate_model_config
 from hepdl.models.base import LEARNED_MAX_RATIO, AnomalyModel, learning_summary
 from hepdl.models.conv_ae import ConvAE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepdl.postprocess import (apply_score_correction, fit_score_correction, normalise_scores,
+from hepdl.images.transforms import (apply_score_correction, fit_score_correction, normalise_scores,
                                transform_images, trivial_error)
 
 VARIANTS = {
@@ -113,7 +113,7 @@ def test_mass_decorrelation_flattens_background_efficiency():
 
 
 def test_mass_decorrelation_needs_enough_jets():
-    from hepdl.errors import HepdlError
+    from hepdl.core.errors import HepdlError
 
     with pytest.raises(HepdlError, match="mass_bins"):
         fit_score_correction(np.ones(5), np.zeros((5, 2, 2)), np.ones(5), {"mass_decorrelation": True,

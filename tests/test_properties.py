@@ -2,11 +2,11 @@
 
 * Any valid canonical jets (float32 kinematics, phi in (-pi, pi], constituents sorted by
   decreasing pT, any number of jets and of constituents per jet, zero included) written with
-  :func:`hepdl.jets_file.write_jets` are read back by :func:`hepdl.io.read_jets` unchanged: same
+  :func:`hepdl.io.jets_file.write_jets` are read back by :func:`hepdl.io.readers.read_jets` unchanged: same
   values, float32, same order; in one chunk or many.
 * The readers given a random but plausible ``reader`` mapping (tree, layout, kinematics, branch
   names that exist or not, labels, cuts) on real files either return canonical jets or raise
-  :class:`hepdl.errors.HepdlError`: never another exception.
+  :class:`hepdl.core.errors.HepdlError`: never another exception.
 
 Image property tests live in tests/test_images.py. Examples are few (the suite stays fast).
 """
@@ -23,15 +23,15 @@ import uproot
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hepdl.canonical_jets import CANONICAL_FIELDS
-from hepdl.errors import HepdlError
-from hepdl.io import read_jets
-from hepdl.jets_file import write_jets
+from hepdl.io.canonical import CANONICAL_FIELDS
+from hepdl.core.errors import HepdlError
+from hepdl.io.readers import read_jets
+from hepdl.io.jets_file import write_jets
 from test_io import _nanoaod_file, random_canonical
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # phi in (-pi, pi] as float32: from the float32 just above -pi to float32(pi) (3.1415927 > pi),
-# which hepdl.generate writes for phi = pi and which must read back unchanged
+# which hepdl.generation.generate writes for phi = pi and which must read back unchanged
 PHI_MIN, PHI_MAX = float(np.nextafter(np.float32(-np.pi), np.float32(0))), float(np.float32(np.pi))
 
 finite32 = functools.partial(st.floats, width=32, allow_nan=False, allow_infinity=False)

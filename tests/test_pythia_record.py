@@ -1,14 +1,14 @@
-"""hepdl.pythia_record: bulk reading of Pythia's event record, checked against pythia8mc's accessors."""
+"""hepdl.generation.pythia_record: bulk reading of Pythia's event record, checked against pythia8mc's accessors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import hepdl.pythia_record as pythia_record
-from hepdl.generate import JetGenerator
-from hepdl.pythia_record import EventRecordReader, invisible_ids
-from hepdl.truth import hadronic_top_partons
+import hepdl.generation.pythia_record as pythia_record
+from hepdl.generation.generate import JetGenerator
+from hepdl.generation.pythia_record import EventRecordReader, invisible_ids
+from hepdl.generation.truth import hadronic_top_partons
 
 
 def _accessor_arrays(event) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def test_a_layout_that_cannot_be_confirmed_is_refused(monkeypatch, caplog):
     generator = JetGenerator("qcd", 3, {})
     generator.pythia.next()
     monkeypatch.setattr(pythia_record, "_address", lambda wrapper: 0)
-    with caplog.at_level("INFO", logger="hepdl.pythia_record"):
+    with caplog.at_level("INFO", logger="hepdl.generation.pythia_record"):
         assert EventRecordReader.discover(generator.pythia) is None
     assert "do not form one array" in caplog.text
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hepdl.cli import main
-from hepdl.report import SECTIONS
+from hepdl.report.html import SECTIONS
 
 CONFIG = """
 seed: 7

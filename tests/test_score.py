@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hepdl.score import load_model, score
-from hepdl.train import train
+from hepdl.evaluation.score import load_model, score
+from hepdl.training.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
 
@@ -92,8 +92,8 @@ def test_cli_score_and_wrong_image_size(trained, tmp_path, capsys):
 
 
 def test_model_file_without_metadata_is_refused(tmp_path):
-    from hepdl.checkpoint import save_checkpoint
-    from hepdl.errors import CheckpointError
+    from hepdl.core.checkpoint import save_checkpoint
+    from hepdl.core.errors import CheckpointError
 
     save_checkpoint(tmp_path / "nometa.pt", "model", {"state_dict": {}}, {})
     with pytest.raises(CheckpointError, match="nometa.pt is a hepdl model file without 'model_config'"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hepdl.splits import TEST, TRAIN, VALIDATION, assign_split
+from hepdl.io.splits import TEST, TRAIN, VALIDATION, assign_split
 
 
 def test_fractions_and_stability():

@@ -8,7 +8,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from hepdl.substructure import KT_AXES_R, nsubjettiness, tau_ratio
+from hepdl.physics.substructure import KT_AXES_R, nsubjettiness, tau_ratio
 
 
 def _jets(jets: list[list[tuple[float, float, float]]]):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from hepdl.checkpoint import load_checkpoint
+from hepdl.core.checkpoint import load_checkpoint
 from hepdl.config import load_config
-from hepdl.errors import CheckpointError
-from hepdl.train import checkpoint_path, epoch_permutation, train
+from hepdl.core.errors import CheckpointError
+from hepdl.training.train import checkpoint_path, epoch_permutation, train
 
 NPIX = 16
 TINY_MODEL = {"name": "conv_ae", "options": {"conv_layers": [4, "pool", 4], "dense": [32], "latent_dim": 8}}
@@ -78,8 +78,8 @@ def test_training_learns_the_images(images_file, tmp_path):
     history = summary["history"]
     assert len(history) == 15
     from hepdl.models import build_model
-    from hepdl.score import load_model
-    from hepdl.train import jet_losses, load_split
+    from hepdl.evaluation.score import load_model
+    from hepdl.training.train import jet_losses, load_split
     train_images, _ = load_split([images_file], "train", {})
     torch.manual_seed(7)
     untrained = build_model(TINY_MODEL, NPIX)
@@ -204,7 +204,7 @@ def test_cli_train_writes_model_and_history(images_file, tmp_path, capsys):
 
 
 def test_nan_or_negative_pixels_are_refused_naming_the_jet(tmp_path):
-    from hepdl.errors import InputFileError
+    from hepdl.core.errors import InputFileError
 
     path = write_images_file(tmp_path / "bad.h5", n=60)
     with h5py.File(path, "r+") as h5:

@@ -46,7 +46,7 @@ def validate_model_config(model_config: dict[str, Any]) -> dict[str, Any]:
     Raises ConfigError naming ``model.name`` or ``model.options.<key>``. Torch is not imported.
     """
     from hepdl.config import check_against_schema
-    from hepdl.errors import ConfigError
+    from hepdl.core.errors import ConfigError
 
     name = model_config["name"]
     if name not in model_names():

@@ -1,11 +1,11 @@
 """The interface every hepdl model implements: its own loss, its own anomaly score, its own input scaling.
 
-Training (:mod:`hepdl.train`), scoring (:mod:`hepdl.score`) and ONNX export (:mod:`hepdl.export`)
+Training (:mod:`hepdl.training.train`), scoring (:mod:`hepdl.evaluation.score`) and ONNX export (:mod:`hepdl.training.export`)
 call only the methods below, so a new model is one module with one class (plus its options
 schema and tests); nothing else changes.
 
 Images are float32 tensors of shape (n, 1, npix, npix) (a stack (n, npix, npix) is accepted too)
-holding the pixel intensities after the variant's image transform (:mod:`hepdl.postprocess`):
+holding the pixel intensities after the variant's image transform (:mod:`hepdl.images.transforms`):
 the *input units* (for the default images: the pT fraction of the jet in the pixel, unit sum).
 
 Input scaling

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 
 import hepdl
 from hepdl.config import validate_config
-from hepdl.errors import HepdlError
+from hepdl.core.errors import HepdlError
 
 # Validation, once: hepdl's validator first (JSON Schema with defaults plus cross-checks: experiments
 # naming datasets that exist, split fractions, model vs npix), which stops with ONE message naming

@@ -1,0 +1,180 @@
+"""Configuration: load YAML safely, validate against the JSON Schema, fill defaults, cross-check.
+
+The schema is ``hepdl/config/schema.yaml`` (also reachable as
+``workflow/schemas/config.schema.yaml``). Any problem raises :class:`~hepdl.core.errors.ConfigError`
+naming the key path, e.g. ``config key 'training.batch_size': -3 is less than the minimum of 1``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from hepdl.core.errors import ConfigError
+
+SCHEMA_PATH = Path(str(resources.files("hepdl.config") / "schema.yaml"))
+
+
+def load_schema() -> dict[str, Any]:
+    """The configuration JSON Schema as a dict."""
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _default_filling_validator():
+    """A Draft 2020-12 validator class that also writes ``default`` values into the instance."""
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": set_defaults})
+
+
+def _key_path(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return ".".join(p for p in (prefix, path) if p) or "<top level>"
+
+
+def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    key = _key_path(error, prefix)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        hint = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
+        return f"config key '{key}': {error.message}{hint}"
+    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets" and not prefix:
+        return (f"config key '{key}': a dataset needs either `generate` with `n_jets` "
+                f"(generated jets) or `files` (your own files), not both and not neither")
+    if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
+        return f"config key '{key}': {error.instance!r} is not {error.schema['description']}"
+    return f"config key '{key}': {error.message}"
+
+
+def check_against_schema(instance: Any, schema: dict[str, Any], prefix: str = "") -> None:
+    """Validate ``instance`` against a JSON Schema in place, filling defaults; raise ConfigError
+    naming the deepest failing key, prefixed with ``prefix`` (e.g. ``model.options``)."""
+    validator = _default_filling_validator()(schema)
+    errors = sorted(validator.iter_errors(instance),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        # the deepest error is the most specific one
+        raise ConfigError(_message(max(errors, key=lambda e: len(e.absolute_path)), prefix))
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and cross-check it; return it.
+
+    Raises :class:`ConfigError` with the first problem found, naming its key.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration must be a mapping of keys, got {type(config).__name__}")
+    check_against_schema(config, load_schema())
+    _cross_check(config)
+    return config
+
+
+def _cross_check(config: dict[str, Any]) -> None:
+    datasets = config["datasets"]
+    for name, experiment in config["experiments"].items():
+        for role in ("train", "background", "signal"):
+            if experiment[role] not in datasets:
+                raise ConfigError(
+                    f"config key 'experiments.{name}.{role}': dataset '{experiment[role]}' is not "
+                    f"defined under 'datasets' (defined: {', '.join(sorted(datasets))})")
+        for variant in experiment["variants"]:
+            if variant not in config["postprocessing"]:
+                raise ConfigError(
+                    f"config key 'experiments.{name}.variants': variant '{variant}' is not defined "
+                    f"under 'postprocessing' (defined: {', '.join(sorted(config['postprocessing']))})")
+    split = config["split"]
+    total = split["train"] + split["validation"] + split["test"]
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(f"config key 'split': train + validation + test must be 1, got {total:g}")
+    generation = config["generation"]
+    for name, dataset in datasets.items():
+        gen = {**generation, **dataset.get("generate", {})}
+        if "generate" in dataset:
+            if gen["jet_pt_max"] <= gen["jet_pt_min"]:
+                raise ConfigError(f"config key 'datasets.{name}.generate.jet_pt_max': must exceed jet_pt_min")
+            if "pthat_min" in gen and "pthat_max" in gen and gen["pthat_max"] <= gen["pthat_min"]:
+                raise ConfigError(f"config key 'datasets.{name}.generate.pthat_max': must exceed pthat_min")
+            if dataset["shards"] > dataset["n_jets"]:
+                raise ConfigError(f"config key 'datasets.{name}.shards': {dataset['shards']} shards for "
+                                  f"{dataset['n_jets']} jets; need at least one jet per shard")
+    from hepdl.models import validate_model_config  # the registry; torch is not imported
+
+    validate_model_config(config["model"])
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read a YAML config (``yaml.safe_load``), apply ``overrides`` (top-level keys), validate.
+
+    ``path=None`` gives the schema defaults with the default datasets of ``config/config.yaml``
+    when that file is found next to the package, else a minimal generated-jets config.
+    """
+    if path is None:
+        config: dict[str, Any] = copy.deepcopy(MINIMAL_CONFIG)
+    else:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+        try:
+            config = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    if overrides:
+        config.update(overrides)
+    return validate_config(config)
+
+
+MINIMAL_CONFIG: dict[str, Any] = {
+    "datasets": {
+        "qcd": {"generate": {"process": "qcd"}, "n_jets": 1000},
+        "top": {"generate": {"process": "top"}, "n_jets": 1000},
+    },
+    "experiments": {"top_vs_qcd": {"train": "qcd", "background": "qcd", "signal": "top"}},
+}
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKMG]i?B)\s*$")
+_UNITS = {"kB": 1e3, "KB": 1e3, "KiB": 2**10, "kiB": 2**10, "MB": 1e6, "MiB": 2**20, "GB": 1e9, "GiB": 2**30}
+
+
+def parse_size(size: str | int) -> int:
+    """Bytes in a human size such as ``"50 MB"`` or ``"1 GiB"`` (an int passes through)."""
+    if isinstance(size, int):
+        return size
+    match = _SIZE.match(size)
+    if not match or match.group(2) not in _UNITS:
+        raise ConfigError(f"size '{size}' is not of the form '50 MB' (units kB, MB, GB, KiB, MiB, GiB)")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def derive_seed(master: int, *keys: object) -> int:
+    """A 31-bit seed derived from ``master`` and names (dataset, shard, ...), stable across runs.
+
+    Pythia accepts seeds up to 900,000,000; the result is reduced to that range.
+    """
+    text = "/".join([str(int(master)), *map(str, keys)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") % 900_000_000 + 1
+
+
+def generation_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """Generation settings of a generated dataset: global ``generation`` overridden by its own block."""
+    entry = config["datasets"][dataset]
+    if "generate" not in entry:
+        raise ConfigError(f"config key 'datasets.{dataset}': this dataset is read from files, not generated")
+    return {**config["generation"], **entry["generate"]}

@@ -1,0 +1,1 @@
+"""Shared infrastructure of every stage: errors, atomic writes, progress, provenance, safe checkpoint files."""

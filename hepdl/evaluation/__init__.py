@@ -1,0 +1,1 @@
+"""Stages score and evaluate: per-jet scores, score corrections, tagging metrics and baselines."""

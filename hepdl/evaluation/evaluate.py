@@ -1,0 +1,272 @@
+"""``hepdl evaluate``: tagging metrics of one experiment/variant, its baselines, or a collection.
+
+Three modes::
+
+    hepdl evaluate --config C --experiment E --variant V --background BG.h5 --signal SIG.h5 --output M.json
+    hepdl evaluate --config C --experiment E --baselines --background BG.h5 --signal SIG.h5 --output B.json
+    hepdl evaluate --collect M1.json B1.json ... --output results/metrics.json
+
+BG.h5 / SIG.h5 are scores files of ``hepdl score`` (test split of the experiment's background and
+signal datasets, scored by the model trained on the experiment's ``train`` dataset). The output
+JSON holds ``provenance``, ``rows`` (one per variant or baseline, see :data:`ROW_KEYS`), and the
+data the report plots: ``curves`` (ROC down-sampled to 500 eps_S points), ``mass_sculpting``,
+``score_histograms``, ``score_vs_mass`` and (variants) ``images`` (mean input and reconstruction
+of background and signal). ``--collect`` writes ``provenance``, all ``rows`` and the
+``model_independence`` summary, without the plot data.
+
+Baselines are supervised single-observable references on the same test jets: jet mass
+(``jet_mass``), constituent multiplicity (``jet_nconst``) and tau_32 = tau_3 / tau_2. Each is
+oriented with the labels: its score is +x if the signal median of x exceeds the background
+median, else -x (recorded as ``orientation``). This uses one bit of label information, which
+the unsupervised autoencoder never gets; it answers "how well does one cut on a textbook
+observable do when you know which side the signal is on".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.core.atomic import write_text_atomic
+from hepdl.core.errors import HepdlError, InputFileError
+
+log = logging.getLogger("hepdl.evaluation.evaluate")
+
+#: keys every metrics row has (plus one rejection_at_eps_s_<x> per configured eps_S); rows of
+#: kind "model" also carry the model name and how it trained (hepdl.evaluation.score.TRAINING_KEYS, among
+#: them ``val_loss_over_average_image`` and ``learned``)
+ROW_KEYS = ("experiment", "variant", "kind", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
+            "n_background", "n_signal")
+#: split code of test jets (hepdl.io.splits)
+TEST_SPLIT = 2
+BASELINES = {"mass": "jet_mass", "nconst": "jet_nconst", "tau32": "tau32"}
+
+
+def read_scores(path: str | Path, need: tuple[str, ...]) -> dict[str, Any]:
+    """Read a scores file: ``columns`` (dict of numpy arrays from /jets), ``attrs``, and images if present."""
+    import h5py
+
+    path = Path(path)
+    try:
+        handle = h5py.File(path, "r")
+    except (OSError, ValueError) as err:
+        raise InputFileError(f"cannot open scores file {path}: {err}") from None
+    with handle:
+        if "jets" not in handle:
+            raise InputFileError(f"scores file {path}: no group /jets (is it a scores file of `hepdl score`?)")
+        group = handle["jets"]
+        missing = [c for c in need if c not in group]
+        if missing:
+            raise InputFileError(f"scores file {path}: missing column(s) /jets/{', /jets/'.join(missing)}")
+        columns = {name: group[name][()] for name in group if name != "source_file"}
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in handle.attrs.items()}
+        for key in ("provenance", "training"):
+            if isinstance(attrs.get(key), str):
+                try:
+                    attrs[key] = json.loads(attrs[key])
+                except json.JSONDecodeError:
+                    pass
+        images = {k: np.asarray(handle[k][()], dtype=np.float32)
+                  for k in ("mean_input", "mean_reconstruction") if k in handle}
+    lengths = {name: len(col) for name, col in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputFileError(f"scores file {path}: /jets columns have different lengths {lengths}")
+    if "split" in columns and np.any(columns["split"] != TEST_SPLIT):
+        raise InputFileError(f"scores file {path}: {np.count_nonzero(columns['split'] != TEST_SPLIT)} jets are not "
+                             f"from the test split; only test jets may be evaluated")
+    for name in need:
+        if not np.all(np.isfinite(columns[name].astype(np.float64))):
+            raise InputFileError(f"scores file {path}: /jets/{name} has NaN or infinite values")
+    if "tau2" in columns and "tau3" in columns:
+        from hepdl.physics.substructure import tau_ratio
+
+        columns["tau32"] = tau_ratio(columns["tau3"], columns["tau2"])
+    return {"path": str(path), "columns": columns, "attrs": attrs, "images": images}
+
+
+def _experiment(config: dict[str, Any], name: str) -> dict[str, Any]:
+    if name not in config["experiments"]:
+        raise HepdlError(f"experiment '{name}' is not defined under 'experiments' "
+                         f"(defined: {', '.join(sorted(config['experiments']))})")
+    return config["experiments"][name]
+
+
+def _row_base(experiment_name: str, experiment: dict[str, Any], variant: str, kind: str) -> dict[str, Any]:
+    return {"experiment": experiment_name, "variant": variant, "kind": kind, "trained_on": experiment["train"],
+            "background": experiment["background"], "signal": experiment["signal"]}
+
+
+def _histogram(bg: np.ndarray, sig: np.ndarray, bins: int = 50) -> dict[str, Any]:
+    """Common-binning histograms of two score samples (log10 bins when all scores are positive)."""
+    both = np.concatenate([bg, sig]).astype(np.float64)
+    log_x = bool(np.all(both > 0))
+    values = np.log10(both) if log_x else both
+    low, high = np.quantile(values, [0.001, 0.999])
+    if not high > low:
+        low, high = values.min() - 0.5, values.max() + 0.5
+    edges = np.linspace(low, high, bins + 1)
+    n_bg = len(bg)
+    clipped = np.clip(values, edges[0], edges[-1])
+    return {"edges": (10.0**edges if log_x else edges).tolist(), "log_x": log_x,
+            "background": np.histogram(clipped[:n_bg], edges)[0].tolist(),
+            "signal": np.histogram(clipped[n_bg:], edges)[0].tolist()}
+
+
+def _profile(score: np.ndarray, mass: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
+    """16/50/84% quantiles of the score in mass bins (NaN-free: empty bins give None)."""
+    bins = np.digitize(mass, edges) - 1
+    quantiles = []
+    for b in range(len(edges) - 1):  # loop over ~20 mass bins, not jets
+        sel = score[bins == b]
+        quantiles.append(np.quantile(sel, [0.16, 0.5, 0.84]).tolist() if sel.size >= 5 else [None] * 3)
+    return {"q16": [q[0] for q in quantiles], "median": [q[1] for q in quantiles], "q84": [q[2] for q in quantiles]}
+
+
+def _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, mass_edges) -> dict[str, Any]:
+    edges = np.asarray(mass_edges)[::2]
+    return {"edges": edges.tolist(), "background": _profile(bg_score, bg_mass, edges),
+            "signal": _profile(sig_score, sig_mass, edges)}
+
+
+def _training_record(background: dict[str, Any], signal: dict[str, Any]) -> dict[str, Any]:
+    """How the scoring model trained (``training`` attribute of the scores files, written by
+    ``hepdl score`` from the model file): learning ratio, learned, epochs, stop reason."""
+    from hepdl.evaluation.score import TRAINING_KEYS
+
+    record = background["attrs"].get("training")
+    if not isinstance(record, dict) or record.get("val_loss_over_average_image") is None:
+        raise InputFileError(f"scores file {background['path']} carries no training record (attribute 'training' "
+                             f"with val_loss_over_average_image): rescore it with this version of hepdl, whose "
+                             f"model files record whether the model learnt")
+    return {key: record.get(key) for key in TRAINING_KEYS}
+
+
+def evaluate_variant(config: dict[str, Any], experiment_name: str, variant: str, background: dict[str, Any],
+                     signal: dict[str, Any]) -> dict[str, Any]:
+    """Metrics of one experiment/variant from scores read by :func:`read_scores` (see module docstring)."""
+    from hepdl.config import derive_seed
+    from hepdl.evaluation.metrics import mass_correlation, mass_sculpting, roc_points, tagger_metrics
+
+    experiment = _experiment(config, experiment_name)
+    if variant not in experiment["variants"]:
+        raise HepdlError(f"variant '{variant}' is not run by experiment '{experiment_name}' "
+                         f"(config key 'experiments.{experiment_name}.variants': {experiment['variants']})")
+    for scores in (background, signal):
+        file_variant = scores["attrs"].get("variant")
+        if file_variant is not None and file_variant != variant:
+            raise InputFileError(f"scores file {scores['path']} was scored with variant '{file_variant}', "
+                                 f"not '{variant}'")
+    models = {background["attrs"].get("model"), signal["attrs"].get("model")}
+    if None not in models and len(models) > 1:
+        raise InputFileError(f"scores files {background['path']} and {signal['path']} come from different models "
+                             f"({', '.join(sorted(map(str, models)))})")
+    evaluation = config["evaluation"]
+    seed = derive_seed(config["seed"], "evaluate", experiment_name, variant)
+    bg_score = background["columns"]["score"].astype(np.float64)
+    sig_score = signal["columns"]["score"].astype(np.float64)
+    bg_mass = background["columns"]["jet_mass"].astype(np.float64)
+    sig_mass = signal["columns"]["jet_mass"].astype(np.float64)
+    row = _row_base(experiment_name, experiment, variant, "model")
+    row["model"] = config["model"]["name"]
+    row.update(_training_record(background, signal))
+    row.update(tagger_metrics(bg_score, sig_score, evaluation["eps_s"], evaluation["bootstrap"], seed))
+    sculpting = mass_sculpting(bg_score, bg_mass, evaluation["mass_cut_background_efficiency"])
+    sculpting["signal_efficiency"] = float(np.mean(sig_score > sculpting["cut"]))
+    row.update(mass_correlation(bg_score, bg_mass, seed=seed))
+    row["mass_sculpting_jsd"] = sculpting["jsd"]
+    row["signal_efficiency_at_mass_cut"] = sculpting["signal_efficiency"]
+    images = {}
+    for role, scores in (("background", background), ("signal", signal)):
+        for key, array in scores["images"].items():
+            images[f"{role}_{key}"] = array.tolist()
+    return {"rows": [row], "curves": {variant: roc_points(bg_score, sig_score)},
+            "mass_sculpting": {variant: sculpting},
+            "score_histograms": {variant: _histogram(bg_score, sig_score)},
+            "score_vs_mass": {variant: _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, sculpting["edges"])},
+            "images": {variant: images}}
+
+
+def evaluate_baselines(config: dict[str, Any], experiment_name: str, background: dict[str, Any],
+                       signal: dict[str, Any]) -> dict[str, Any]:
+    """Rows ``baseline_<name>`` for the configured baselines (label-oriented, see module docstring)."""
+    from hepdl.config import derive_seed
+    from hepdl.evaluation.metrics import roc_points, tagger_metrics
+
+    experiment = _experiment(config, experiment_name)
+    evaluation = config["evaluation"]
+    result: dict[str, Any] = {"rows": [], "curves": {}, "score_histograms": {}}
+    for name in evaluation["baselines"]:
+        column = BASELINES[name]
+        for scores in (background, signal):
+            if column not in scores["columns"]:
+                raw = "tau2 and tau3" if column == "tau32" else column
+                raise InputFileError(f"scores file {scores['path']}: baseline '{name}' needs /jets/{raw}")
+        bg = background["columns"][column].astype(np.float64)
+        sig = signal["columns"][column].astype(np.float64)
+        difference = np.median(sig) - np.median(bg)
+        if difference == 0:
+            difference = np.mean(sig) - np.mean(bg)
+        sign = 1.0 if difference >= 0 else -1.0
+        variant = f"baseline_{name}"
+        seed = derive_seed(config["seed"], "evaluate", experiment_name, variant)
+        row = _row_base(experiment_name, experiment, variant, "baseline")
+        row["observable"] = column
+        row["orientation"] = "signal_above" if sign > 0 else "signal_below"
+        row.update(tagger_metrics(sign * bg, sign * sig, evaluation["eps_s"], evaluation["bootstrap"], seed))
+        result["rows"].append(row)
+        result["curves"][variant] = roc_points(sign * bg, sign * sig)
+        result["score_histograms"][variant] = _histogram(bg, sig)
+    return result
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write strict JSON (no NaN) atomically."""
+    write_text_atomic(path, json.dumps(_json_safe(payload), indent=1, allow_nan=False) + "\n")
+
+
+def read_metrics(path: str | Path) -> dict[str, Any]:
+    """Read a metrics JSON written by ``hepdl evaluate``."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputFileError(f"cannot read metrics file {path}: {err}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+        raise InputFileError(f"metrics file {path}: no list 'rows' (is it written by `hepdl evaluate`?)")
+    return payload
+
+
+def collect(paths: list[str | Path]) -> dict[str, Any]:
+    """All rows of several metrics JSONs (unique by experiment and variant) and the model-independence summary."""
+    from hepdl.evaluation.metrics import model_independence
+
+    rows, seen = [], {}
+    for path in paths:
+        for row in read_metrics(path)["rows"]:
+            key = (row["experiment"], row["variant"])
+            if key in seen:
+                raise InputFileError(f"metrics files {seen[key]} and {path} both hold experiment '{key[0]}', "
+                                     f"variant '{key[1]}'")
+            seen[key] = str(path)
+            rows.append(row)
+    return {"rows": rows, "model_independence": model_independence(rows)}

@@ -1,0 +1,1 @@
+"""Stage generate: jets from Pythia 8 events, clustered, selected and truth-matched."""

@@ -1,0 +1,451 @@
+"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's algorithm) into canonical jets.
+
+Physics (particle level, no detector, no pile-up):
+
+* pp collisions at ``ecm_gev`` (14 TeV). ``qcd``: ``HardQCD:all = on`` (label 0). ``top``:
+  ``Top:gg2ttbar`` and ``Top:qqbar2ttbar`` with the W decaying to quarks only (label 1).
+  The hard-process window is ``PhaseSpace:pTHatMin/Max = pthat_min/pthat_max``; multi-parton
+  interactions follow ``mpi`` (off by default, as in the reference dataset); everything else is
+  Pythia's default tune, including its default hadron decays.
+* Jets: anti-kt with radius ``jet_r`` on all *visible* final-state particles (neutrinos and other
+  invisibles removed): E-scheme recombination, rapidity-phi distance, true particle masses.
+  Every jet (not only the leading one) with ``jet_pt_min < pT < jet_pt_max`` and
+  ``|eta| < jet_abs_eta_max`` is kept; top jets only if truth-matched (see :mod:`hepdl.generation.truth`).
+* Per jet (:mod:`hepdl.generation.jet_record`): the jet four-momentum is the sum of *all* its
+  constituents (before the list is truncated, so ``jet_mass`` is the full jet mass);
+  constituents are sorted by decreasing pT and at most ``max_constituents`` are stored
+  (``jet_nconst`` = number stored). Units GeV; eta is pseudorapidity; phi = atan2(py, px) in
+  (-pi, pi] (also after float32 rounding).
+* Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
+  first jets in decreasing pT are kept.
+
+Speed: Python never loops over particles. By default the visible final state is read from
+Pythia's record in bulk (:mod:`hepdl.generation.pythia_record`) and clustered by
+:func:`hepdl.generation.antikt.cluster_antikt`, FastJet's anti-kt arithmetic compiled with numba, which
+stops as soon as no jet above the window can form any more. Where the record's layout is not
+recognised (another pythia8mc build), Pythia's own ``SlowJet`` (fjcore, FastJet's code) clusters
+instead and only the selected jets' constituents are read through the accessors. Both paths give
+the same jets bit for bit (``tests/test_generate.py``), and both are checked against the
+``fastjet`` package. Top jets are truth-matched on the jet axis (with a margin) before their
+constituents are read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepdl.generation.antikt import MAX_R as ANTIKT_MAX_R
+from hepdl.generation.antikt import cluster_antikt
+from hepdl.generation.jet_record import jet_from_constituents
+from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.truth import hadronic_top_partons, matched_top_index
+
+log = logging.getLogger("hepdl.generation.generate")
+
+#: process -> (label, Pythia commands)
+PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "qcd": (0, ("HardQCD:all = on",)),
+    "top": (1, ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on",
+                "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
+}
+
+#: pTHat window [GeV] per process when none is given (the default config's values; see README)
+PTHAT_DEFAULTS: dict[str, tuple[float, float]] = {"qcd": (350.0, 800.0), "top": (400.0, 800.0)}
+
+#: generation settings and their defaults (those of the config schema's ``generation`` block)
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "ecm_gev": 14000.0,
+    "jet_r": 0.8,
+    "jet_pt_min": 550.0,
+    "jet_pt_max": 650.0,
+    "jet_abs_eta_max": 2.0,
+    "max_constituents": 200,
+    "mpi": False,
+    "truth_match_dr": 0.8,
+    "pthat_min": None,
+    "pthat_max": None,
+}
+
+#: setting -> command-line option (for error messages)
+OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in DEFAULT_SETTINGS}
+OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+
+MAX_SEED = 900_000_000  # Pythia's Random:seed range is 1..900,000,000 (0 would mean "from the clock")
+MAX_EVENTS_WITHOUT_JET = 20_000
+
+CONST_FIELDS = ("const_pt", "const_eta", "const_phi", "const_e")
+JET_FIELDS = ("jet_pt", "jet_eta", "jet_phi", "jet_mass")
+PI32 = np.float32(np.pi)
+
+
+def _bad(name: str, message: str) -> ConfigError:
+    return ConfigError(f"generation setting '{name}' ({OPTION_NAMES.get(name, name)}): {message}")
+
+
+def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Complete and check the generation settings of ``process``; return a new dict.
+
+    Missing keys take :data:`DEFAULT_SETTINGS` and the process's :data:`PTHAT_DEFAULTS`
+    (``pthat_max = None`` or ``-1`` means no upper limit). A ``process`` key in ``settings`` must
+    agree with ``process``. Raises :class:`ConfigError` naming the setting and its option.
+    """
+    if process not in PROCESSES:
+        raise ConfigError(f"unknown process '{process}' (--process / generate.process): "
+                          f"expected one of {', '.join(PROCESSES)}")
+    given = dict(settings or {})
+    if given.pop("process", process) != process:
+        raise ConfigError(f"generation setting 'process' ({settings['process']}) disagrees with "
+                          f"--process {process}")
+    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown generation setting(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(DEFAULT_SETTINGS)})")
+    out = {**DEFAULT_SETTINGS, **{k: v for k, v in given.items() if v is not None}}
+    if given.get("pthat_min") is None:
+        out["pthat_min"] = PTHAT_DEFAULTS[process][0]
+    if "pthat_max" not in given:
+        out["pthat_max"] = PTHAT_DEFAULTS[process][1]
+    if out["pthat_max"] is not None and out["pthat_max"] < 0:
+        out["pthat_max"] = None
+    for name in ("ecm_gev", "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr",
+                 "pthat_min"):
+        value = out[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _bad(name, f"expected a finite number, got {value!r}")
+        out[name] = float(value)
+    if out["pthat_max"] is not None:
+        out["pthat_max"] = float(out["pthat_max"])
+    for name in ("ecm_gev", "jet_r", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr"):
+        if out[name] <= 0:
+            raise _bad(name, f"must be positive, got {out[name]:g}")
+    for name in ("jet_pt_min", "pthat_min"):
+        if out[name] < 0:
+            raise _bad(name, f"must not be negative, got {out[name]:g}")
+    if not isinstance(out["max_constituents"], int) or isinstance(out["max_constituents"], bool) \
+            or out["max_constituents"] < 1:
+        raise _bad("max_constituents", f"expected an integer >= 1, got {out['max_constituents']!r}")
+    if not isinstance(out["mpi"], bool):
+        raise _bad("mpi", f"expected true or false, got {out['mpi']!r}")
+    half = out["ecm_gev"] / 2
+    if out["jet_pt_max"] <= out["jet_pt_min"]:
+        raise _bad("jet_pt_max", f"{out['jet_pt_max']:g} GeV must exceed jet_pt_min = {out['jet_pt_min']:g} GeV")
+    if out["jet_pt_min"] >= half:
+        raise _bad("jet_pt_min", f"{out['jet_pt_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
+    if out["pthat_min"] >= half:
+        raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
+    if out["pthat_max"] is not None and out["pthat_max"] <= out["pthat_min"]:
+        raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
+    return out
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an int in Pythia's range 1..900,000,000, else :class:`HepdlError` naming --seed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 1 <= int(seed) <= MAX_SEED:
+        raise HepdlError(f"--seed: expected an integer in 1..{MAX_SEED} (Pythia's Random:seed range), got {seed!r}")
+    return int(seed)
+
+
+def pythia_commands(process: str, seed: int, settings: dict[str, Any]) -> list[str]:
+    """The Pythia ``readString`` commands for ``process`` with resolved ``settings``."""
+    return [
+        f"Beams:eCM = {settings['ecm_gev']:.10g}",
+        *PROCESSES[process][1],
+        f"PhaseSpace:pTHatMin = {settings['pthat_min']:.10g}",
+        f"PhaseSpace:pTHatMax = {-1 if settings['pthat_max'] is None else settings['pthat_max']:.10g}",
+        f"PartonLevel:MPI = {'on' if settings['mpi'] else 'off'}",
+        "Random:setSeed = on",
+        f"Random:seed = {check_seed(seed)}",
+        "Print:quiet = on",
+        "Next:numberCount = 0",
+    ]
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Silence C++ output on file descriptor 1 (fjcore prints a banner at its first clustering)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class JetGenerator:
+    """One Pythia 8 instance and anti-kt clustering; :meth:`next_event` yields the selected jets.
+
+    Two clustering paths give the same jets, bit for bit (``tests/test_generate.py``):
+
+    * ``bulk=True`` (default): the visible final state is read from Pythia's record in bulk
+      (:mod:`hepdl.generation.pythia_record`) and clustered by :func:`hepdl.generation.antikt.cluster_antikt`, with
+      no Python loop over particles;
+    * ``bulk=False``, ``jet_r > 2.5``, or when the record's layout is not recognised: Pythia's ``SlowJet`` in
+      fjcore mode clusters, and the selected jets' constituents are read through pythia8mc's
+      accessors.
+
+    ``clustering`` names the path in use (known after the first event). Attributes ``n_events``
+    (events generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that
+    failed and were skipped) count the work done.
+    """
+
+    def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
+                 extra_commands: tuple[str, ...] = (), bulk: bool = True):
+        import pythia8mc
+
+        self.process = process
+        self.settings = resolve_settings(process, settings)
+        self.seed = check_seed(seed)
+        self.label = PROCESSES[process][0]
+        self.commands = pythia_commands(process, self.seed, self.settings) + list(extra_commands)
+        self.pythia = pythia8mc.Pythia("", False)
+        for command in self.commands:
+            if not self.pythia.readString(command):
+                raise HepdlError(f"Pythia rejected the setting '{command}'")
+        if not self.pythia.init():
+            raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
+        s = self.settings
+        # pT, |eta| and the top truth match are first checked on the clustering's jet axis (the
+        # E-scheme sum of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a
+        # margin of 1e-6; only jets that pass are read and get the exact cuts on their constituent sum.
+        self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
+        self._pt_hi = s["jet_pt_max"] * (1 + 1e-6)
+        self._eta_hi = s["jet_abs_eta_max"] + 1e-6
+        self._dr_hi = s["truth_match_dr"] + 1e-6
+        self._cluster_pt_min = max(self._pt_lo, 1e-3)
+        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
+        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
+        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
+        self.event = self.pythia.event
+        self.n_events = 0
+        self.n_failed = 0
+        self._banner_silenced = False
+        self._bulk = bulk and s["jet_r"] <= ANTIKT_MAX_R
+        self._reader = None
+        self.clustering: str | None = None
+        # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
+        one = np.array([[10.0], [0.0], [0.0], [10.0]])
+        jet_from_constituents(one, np.zeros(1, dtype=np.int64), 1)
+        if self._bulk:
+            cluster_antikt(one[0], one[1], one[2], one[3], s["jet_r"], 1.0)
+
+    def _candidates_slowjet(self) -> tuple[np.ndarray | None, list[tuple[float, float, float, Any]]]:
+        """SlowJet's jets above the clustering threshold: (None, [(pt, eta, phi, jet index)])."""
+        if self._banner_silenced:
+            self.slow_jet.analyze(self.event)
+        else:
+            with _stdout_to_devnull():
+                self.slow_jet.analyze(self.event)
+            self._banner_silenced = True
+        slow_jet = self.slow_jet
+        jets = []
+        for i in range(slow_jet.sizeJet()):
+            axis = slow_jet.p(i)
+            jets.append((slow_jet.pT(i), axis.eta(), axis.phi(), i))
+        return None, jets
+
+    def _constituents_slowjet(self, _: None, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(p4 ``(4, n)``, members ``arange(n)``) of SlowJet's jet ``i``, read through the accessors."""
+        event = self.event
+        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
+                      dtype=np.float64).reshape(-1, 4).T
+        return np.ascontiguousarray(p4), np.arange(p4.shape[1], dtype=np.int64)
+
+    def _candidates_bulk(self) -> tuple[np.ndarray, list[tuple[float, float, float, Any]]]:
+        """The bulk-read visible final state ``(4, m)`` and its anti-kt jets above the clustering
+        threshold: [(pt, eta, phi, member columns)]."""
+        _, p4 = self._reader.final_visible()
+        jets, offsets, members = cluster_antikt(p4[0], p4[1], p4[2], p4[3], self.settings["jet_r"],
+                                                self._cluster_pt_min)
+        out = []
+        for k, (px, py, pz, _) in enumerate(jets.tolist()):
+            pt = math.hypot(px, py)
+            out.append((pt, math.asinh(pz / pt), math.atan2(py, px), members[offsets[k]:offsets[k + 1]]))
+        return p4, out
+
+    def _choose_clustering(self) -> None:
+        from hepdl.generation.pythia_record import EventRecordReader
+
+        self._reader = EventRecordReader.discover(self.pythia) if self._bulk else None
+        if self._reader is not None:
+            self.clustering = "hepdl.generation.antikt on the bulk-read event record"
+        else:
+            self.clustering = "Pythia SlowJet (fjcore)"
+            if self._bulk:  # (asked for, and possible for this jet radius)
+                log.warning("reading Pythia's event record particle by particle (slower): its layout in this "
+                            "pythia8mc version was not recognised")
+        log.info("%s: clustering with %s", self.process, self.clustering)
+
+    def next_event(self) -> list[dict[str, Any]]:
+        """Generate one event; return its selected jets in decreasing pT (often an empty list).
+
+        Each jet is a dict: ``jet_pt, jet_eta, jet_phi, jet_mass`` (float), ``const`` (float64
+        array of shape ``(n, 4)``: pt, eta, phi, e sorted by decreasing pt, n <= max_constituents)
+        and, for top, ``truth`` (shape ``(4, 4)``, see :func:`hepdl.generation.truth.hadronic_top_partons`).
+        """
+        while not self.pythia.next():
+            self.n_failed += 1
+            if self.n_failed > 1000 + self.n_events:
+                raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+        self.n_events += 1
+        if self.clustering is None:
+            self._choose_clustering()
+        if self._reader is not None:
+            p4, candidates = self._candidates_bulk()
+            constituents = self._constituents_bulk
+        else:
+            p4, candidates = self._candidates_slowjet()
+            constituents = self._constituents_slowjet
+        jets = []
+        partons = None
+        for pt, eta, phi, members in candidates:
+            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT
+                continue
+            if abs(eta) >= self._eta_hi:
+                continue
+            if self.label == 1:
+                if partons is None:
+                    partons = self._reader.top_partons() if self._reader is not None else hadronic_top_partons(self.event)
+                if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                    continue
+            jet = self._jet(*constituents(p4, members))
+            if jet is None:
+                continue
+            if self.label == 1:
+                k = matched_top_index(jet["jet_eta"], jet["jet_phi"], partons, self.settings["truth_match_dr"])
+                if k < 0:
+                    continue
+                jet["truth"] = partons[k]
+            jets.append(jet)
+        return jets
+
+    @staticmethod
+    def _constituents_bulk(p4: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return p4, members
+
+    def _jet(self, p4: np.ndarray, members: np.ndarray) -> dict[str, Any] | None:
+        """Kinematics of one jet from its constituents (columns ``members`` of ``p4``, shape
+        ``(4, N)``: px, py, pz, E [GeV], in increasing event-record index); None if cut."""
+        s = self.settings
+        jet, const = jet_from_constituents(p4, members, s["max_constituents"])
+        jet_pt, jet_eta, jet_phi, jet_mass = jet.tolist()
+        if not s["jet_pt_min"] < jet_pt < s["jet_pt_max"]:
+            return None
+        if not abs(jet_eta) < s["jet_abs_eta_max"]:
+            return None
+        return {"jet_pt": jet_pt, "jet_eta": jet_eta, "jet_phi": jet_phi, "jet_mass": jet_mass, "const": const}
+
+    def sigma_gen_mb(self) -> float:
+        """Pythia's estimate of the generated cross section [mb] so far."""
+        return float(self.pythia.infoPython().sigmaGen())
+
+
+def wrap_phi32(phi: np.ndarray) -> np.ndarray:
+    """``phi`` [rad] as float32 in (-pi, pi] (float32 rounding can land on -pi; that maps to +pi)."""
+    phi = np.remainder(np.asarray(phi, dtype=np.float64) + np.pi, 2 * np.pi) - np.pi  # [-pi, pi)
+    phi32 = phi.astype(np.float32)
+    return np.where(phi32 <= -PI32, PI32, phi32)
+
+
+def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -> ak.Array:
+    """Canonical record array (see :mod:`hepdl.io.jets_file`) from :meth:`JetGenerator.next_event` jets.
+
+    With ``truth=True`` (top jets only) adds regular fields ``truth_id, truth_pt, truth_eta,
+    truth_phi`` of shape ``(n_jets, 4)`` for (top, b, q1, q2) of the matched top.
+    """
+    n = len(jets)
+    counts = np.fromiter((len(j["const"]) for j in jets), dtype=np.int64, count=n)
+    const = np.concatenate([j["const"] for j in jets]) if n else np.zeros((0, 4))
+    fields: dict[str, Any] = {
+        "jet_pt": np.fromiter((j["jet_pt"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_eta": np.fromiter((j["jet_eta"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_phi": wrap_phi32(np.fromiter((j["jet_phi"] for j in jets), dtype=np.float64, count=n)),
+        "jet_mass": np.fromiter((j["jet_mass"] for j in jets), dtype=np.float64, count=n).astype(np.float32),
+        "jet_nconst": counts.astype(np.int32),
+        "label": np.full(n, label, dtype=np.int32),
+    }
+    columns = (const[:, 0].astype(np.float32), const[:, 1].astype(np.float32), wrap_phi32(const[:, 2]),
+               const[:, 3].astype(np.float32))
+    for name, column in zip(CONST_FIELDS, columns):
+        fields[name] = ak.unflatten(column, counts)
+    if truth:
+        table = np.stack([j["truth"] for j in jets]) if n else np.zeros((0, 4, 4))
+        for k, name in enumerate(("truth_id", "truth_pt", "truth_eta", "truth_phi")):
+            fields[name] = table[:, :, k].astype(np.int32 if k == 0 else np.float64)
+    return ak.zip(fields, depth_limit=1)
+
+
+def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any] | None = None,
+                  progress: bool = True, truth: bool = False, stats: dict[str, Any] | None = None) -> ak.Array:
+    """Generate exactly ``n_jets`` jets of ``process`` (``"qcd"`` or ``"top"``) with Pythia ``seed``.
+
+    ``settings``: generation settings (keys of :data:`DEFAULT_SETTINGS`; missing ones default).
+    Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
+    jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
+    const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
+    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb``, the
+    ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
+    ``pythia_commands``. Same arguments -> identical output (on either clustering path).
+    """
+    if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
+        raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")
+    if truth and process != "top":
+        raise HepdlError("truth partons exist for process 'top' only")
+    generator = JetGenerator(process, seed, settings)
+    jets: list[dict[str, Any]] = []
+    bar = _progress(int(n_jets), process) if progress else contextlib.nullcontext()
+    with bar as counter:
+        while len(jets) < n_jets:
+            new = generator.next_event()
+            if new:
+                new = new[: n_jets - len(jets)]
+                jets.extend(new)
+                if counter is not None:
+                    counter.update(len(new))
+            elif not jets and generator.n_events >= MAX_EVENTS_WITHOUT_JET:
+                s = generator.settings
+                raise HepdlError(
+                    f"no {process} jet passed the selection in {generator.n_events} events: check the "
+                    f"jet window (--jet-pt-min {s['jet_pt_min']:g}, --jet-pt-max {s['jet_pt_max']:g}, "
+                    f"--jet-abs-eta-max {s['jet_abs_eta_max']:g}) against the pTHat window "
+                    f"(--pthat-min {s['pthat_min']:g}, --pthat-max {s['pthat_max']})")
+    if stats is not None:
+        stats.update(n_events=generator.n_events, n_failed_events=generator.n_failed,
+                     sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
+                     settings=dict(generator.settings), pythia_commands=list(generator.commands))
+    log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)
+    return jets_to_array(jets, generator.label, truth=truth)
+
+
+def _progress(total: int, process: str):
+    from hepdl.core.progress import Progress
+
+    return Progress(total, desc=f"generate {process}", unit="jets")
+
+
+def shard_n_jets(n_jets: int, shards: int, shard: int) -> int:
+    """Jets of shard ``shard`` (0-based) when ``n_jets`` are split evenly over ``shards``.
+
+    The first ``n_jets % shards`` shards take one jet more.
+    """
+    if not 0 <= shard < shards:
+        raise ConfigError(f"--shard {shard}: expected 0..{shards - 1} (the dataset has {shards} shards)")
+    return n_jets // shards + (1 if shard < n_jets % shards else 0)
+
+
+# ----------------------------------------------------------------------------- command line

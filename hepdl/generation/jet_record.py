@@ -1,0 +1,59 @@
+"""A generated jet's record from its constituents' four-momenta (numba; the same arithmetic on every path).
+
+Conventions (those of the canonical jets file, :mod:`hepdl.io.jets_file`):
+
+* the jet four-momentum is the sum of *all* its constituents, added in increasing event-record
+  index (the order anti-kt hands them over), before the list is truncated: ``jet_mass`` is the
+  full jet mass;
+* ``jet_pt = hypot(px, py)``, ``jet_eta = asinh(pz / pt)`` (pseudorapidity),
+  ``jet_phi = atan2(py, px)`` in (-pi, pi], ``jet_mass = sqrt(max(E^2 - p^2, 0))`` [GeV];
+* constituents sorted by decreasing pT (ties keep record order), at most ``max_constituents``,
+  each as (pt, eta, phi, E) with the same formulas.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def jet_from_constituents(p4: np.ndarray, members: np.ndarray,
+                          max_constituents: int) -> tuple[np.ndarray, np.ndarray]:
+    """Jet kinematics and its stored constituents.
+
+    ``p4``: float64 ``(4, N)``, rows px, py, pz, E [GeV] of an event's particles; ``members``:
+    int64 ``(n,)``, the jet's columns of ``p4`` in increasing record order. Returns
+    (``jet`` float64 ``(4,)``: pt, eta, phi, mass; ``const`` float64 ``(min(n, max), 4)``:
+    pt, eta, phi, E sorted by decreasing pt).
+    """
+    n = members.shape[0]
+    px = 0.0
+    py = 0.0
+    pz = 0.0
+    e = 0.0
+    const_pt = np.empty(n)
+    for k in range(n):
+        i = members[k]
+        px += p4[0, i]
+        py += p4[1, i]
+        pz += p4[2, i]
+        e += p4[3, i]
+        const_pt[k] = math.hypot(p4[0, i], p4[1, i])
+    jet = np.empty(4)
+    jet[0] = math.hypot(px, py)
+    jet[1] = math.asinh(pz / jet[0])
+    jet[2] = math.atan2(py, px)
+    jet[3] = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+    order = np.argsort(-const_pt, kind="mergesort")[:max_constituents]
+    const = np.empty((order.shape[0], 4))
+    for k in range(order.shape[0]):
+        i = members[order[k]]
+        pt = const_pt[order[k]]
+        const[k, 0] = pt
+        const[k, 1] = math.asinh(p4[2, i] / pt)
+        const[k, 2] = math.atan2(p4[1, i], p4[0, i])
+        const[k, 3] = p4[3, i]
+    return jet, const

@@ -1,0 +1,1 @@
+"""Stage images: jet images (preprocessing), the images store, image transforms and plots."""

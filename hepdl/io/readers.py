@@ -1,0 +1,411 @@
+"""Read jets from ROOT and HDF5 files into canonical awkward arrays, in bounded chunks.
+
+:func:`iter_jets` streams canonical jets (see :mod:`hepdl.io.jets_file` and
+:data:`hepdl.io.canonical.CANONICAL_FIELDS`) from hepdl's own files or from a user's files
+mapped by a ``reader`` block (:mod:`hepdl.io.reader_config`; README, "Your own dataset"). Files are
+read chunk by chunk with ``TTree.iterate(step_size=...)`` (ROOT) or row blocks (HDF5), so
+memory follows ``step_size``, not the file size. Three ROOT layouts are understood:
+
+``jet_per_entry``
+    one jet per entry; constituent branches jagged (one list per entry), jet branches flat.
+``nested``
+    several jets per entry; jet branches jagged (one value per jet), constituent branches
+    doubly jagged (one list per jet).
+``linked``
+    several jets per entry (NanoAOD style): a jet collection (``FatJet_pt[nFatJet]``), a
+    candidate collection (``PFCand_pt[nPFCand]``) and a link collection whose elements pair a
+    jet index with a candidate index (``FatJetPFCands_jetIdx``, ``FatJetPFCands_pFCandsIdx``).
+    The candidates of each jet are gathered with awkward/numpy, without a loop over jets.
+
+Every user-caused problem raises :class:`~hepdl.core.errors.InputFileError` naming the file, the
+tree and branch (or HDF5 key and column) and, for bad values, the entry range.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from hepdl.io.canonical import RawJets, ReadStats, Selection, canonicalise, empty_jets, entry_text
+from hepdl.config import parse_size
+from hepdl.core.errors import HepdlError, InputFileError
+from hepdl.io.reader_config import constituent_branches, reader_settings
+from hepdl.io.toptagging_h5 import iter_raw_toptagging
+
+log = logging.getLogger("hepdl.io.readers")
+
+ROOT_MAGIC = b"root"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def expand_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """Paths of ``files`` (one path, a list, or glob patterns; each glob sorted), in order.
+
+    An empty glob raises :class:`HepdlError` naming the pattern; a missing plain path raises
+    :class:`InputFileError`.
+    """
+    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    if not items:
+        raise HepdlError("no input files given")
+    paths: list[str] = []
+    for item in items:
+        pattern = os.path.expanduser(os.fspath(item))
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise HepdlError(f"no file matches the pattern '{pattern}'")
+            paths.extend(matches)
+        else:
+            if not os.path.exists(pattern):
+                raise InputFileError(f"input file {pattern} does not exist")
+            paths.append(pattern)
+    return paths
+
+
+def _magic(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8)
+    except OSError as err:
+        raise InputFileError(f"cannot read input file {path}: {err.strerror}") from None
+
+
+def _open_tree(path: str, tree_name: str):
+    import uproot
+
+    head = _magic(path)
+    if not head.startswith(ROOT_MAGIC):
+        hint = " (it is an HDF5 file: set reader format: toptagging_h5?)" if head == HDF5_MAGIC else ""
+        raise InputFileError(f"{path} is not a ROOT file{hint}")
+    try:
+        file = uproot.open(path)
+        classnames = file.classnames(cycle=False)
+    except Exception as err:  # noqa: BLE001 - uproot raises many types for corrupt files
+        raise InputFileError(f"{path}: cannot read the ROOT file, truncated or corrupt? "
+                             f"({type(err).__name__}: {err})") from None
+    trees = sorted(k for k, c in classnames.items() if c == "TTree")
+    if classnames.get(tree_name) != "TTree":
+        file.close()
+        what = f"'{tree_name}' is a {classnames[tree_name]}, not a TTree" if tree_name in classnames \
+            else f"no tree '{tree_name}'"
+        raise InputFileError(f"{path}: {what} (trees in the file: {', '.join(trees) or 'none'}); "
+                             f"set the reader's `tree`")
+    try:
+        tree = file[tree_name]
+    except Exception as err:  # noqa: BLE001
+        file.close()
+        raise InputFileError(f"{path}: cannot read tree '{tree_name}', truncated or corrupt? "
+                             f"({type(err).__name__}: {err})") from None
+    return file, tree
+
+
+def _check_branches(path: str, tree_name: str, tree, names: list[str]) -> None:
+    available = tree.keys()
+    for name in names:
+        if name not in available:
+            by_lower: dict[str, list[str]] = {}
+            for branch in available:
+                by_lower.setdefault(branch.lower(), []).append(branch)
+            close = [b for low in difflib.get_close_matches(name.lower(), list(by_lower), n=5, cutoff=0.6)
+                     for b in by_lower[low]]
+            hint = f"; close matches: {', '.join(close)}" if close else "; no close match"
+            raise InputFileError(f"{path} (tree '{tree_name}'): no branch '{name}'{hint}")
+
+
+def _list_depth(array: ak.Array) -> tuple[int, Any]:
+    """Number of list levels of ``array`` and the dtype at the bottom (None if not numeric)."""
+    layout = ak.to_layout(array)
+    depth = 0
+    while isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray, ak.contents.RegularArray)):
+        if layout.parameter("__array__") == "string":
+            return depth, None
+        depth += 1
+        layout = layout.content
+    if isinstance(layout, (ak.contents.IndexedOptionArray, ak.contents.ByteMaskedArray,
+                           ak.contents.BitMaskedArray, ak.contents.UnmaskedArray)):
+        layout = layout.content
+    return depth, layout.dtype if isinstance(layout, ak.contents.NumpyArray) else None
+
+
+_SHAPES = {0: "one number per entry", 1: "a list per entry (jagged)", 2: "a list of lists per entry (doubly jagged)"}
+
+
+class _Chunk:
+    """Branches of one chunk of a tree, checked on access."""
+
+    def __init__(self, path: str, tree_name: str, arrays: ak.Array, entry_start: int):
+        self.path, self.tree_name, self.arrays, self.entry_start = path, tree_name, arrays, entry_start
+        self.where = f"tree '{tree_name}'"
+
+    def get(self, branch: str, depths: tuple[int, ...], integer: bool = False) -> ak.Array:
+        array = self.arrays[branch]
+        depth, dtype = _list_depth(array)
+        if dtype is None or depth not in depths:
+            expected = " or ".join(_SHAPES[d] for d in depths)
+            raise InputFileError(f"{self.path} ({self.where}): branch '{branch}' has type "
+                                 f"{ak.type(array).content}, expected {expected} of numbers")
+        if integer and not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.bool_)):
+            values = ak.to_numpy(ak.ravel(array))
+            if not np.array_equal(values, np.round(values)):
+                raise InputFileError(f"{self.path} ({self.where}): branch '{branch}' holds non-integer "
+                                     f"values; expected integer labels / indices")
+        return array
+
+    def same_lengths(self, arrays: dict[str, ak.Array], axis: int, what: str) -> None:
+        """Raise if the lists of these branches differ in length (at ``axis``) in any entry."""
+        names = list(arrays)
+        first = ak.num(arrays[names[0]], axis=axis)
+        for name in names[1:]:
+            other = ak.num(arrays[name], axis=axis)
+            differ = first != other
+            if axis > 1:
+                differ = ak.any(differ, axis=-1)
+            differ = ak.to_numpy(differ)
+            if differ.any():
+                entries = self.entry_start + np.flatnonzero(differ)
+                raise InputFileError(
+                    f"{self.path} ({self.where}): branches '{names[0]}' and '{name}' have lists of "
+                    f"different lengths at {entry_text(entries)}; {what}")
+
+
+def _flat(array: ak.Array) -> np.ndarray:
+    return ak.to_numpy(ak.ravel(array)).astype(np.float64)
+
+
+def _raw_root_chunk(chunk: _Chunk, settings: dict[str, Any], need_label: bool) -> RawJets:
+    layout = settings["layout"]
+    const_names = constituent_branches(settings)
+    jet_names = settings["jet"]
+    n_entries = len(chunk.arrays)
+    entries = chunk.entry_start + np.arange(n_entries, dtype=np.int64)
+    names = {f"const.{k}": b for k, b in const_names.items()}
+    if jet_names is not None:
+        names.update({f"jet.{k}": b for k, b in jet_names.items()})
+    if need_label:
+        names["label"] = settings["label_branch"]
+
+    if layout == "jet_per_entry":
+        const = {k: chunk.get(b, (1,)) for k, b in const_names.items()}
+        chunk.same_lengths({const_names[k]: v for k, v in const.items()}, 1,
+                           "constituent branches need one value per constituent")
+        counts = ak.to_numpy(ak.num(const[next(iter(const))], axis=1)).astype(np.int64)
+        jet = None if jet_names is None else {k: _flat(chunk.get(b, (0,))) for k, b in jet_names.items()}
+        label = None if not need_label else ak.to_numpy(chunk.get(settings["label_branch"], (0,), integer=True))
+        source_entry, source_jet = entries, np.zeros(n_entries, dtype=np.int32)
+    else:
+        jet_arrays = None if jet_names is None else {k: chunk.get(b, (1,)) for k, b in jet_names.items()}
+        if jet_arrays is not None:
+            chunk.same_lengths({jet_names[k]: v for k, v in jet_arrays.items()}, 1,
+                               "jet branches need one value per jet")
+        if layout == "nested":
+            nested = {k: chunk.get(b, (2,)) for k, b in const_names.items()}
+            by_branch = {const_names[k]: v for k, v in nested.items()}
+            chunk.same_lengths(by_branch, 1, "constituent branches need one list per jet")
+            chunk.same_lengths(by_branch, 2, "constituent branches need one value per constituent")
+            if jet_arrays is not None:
+                first = next(iter(jet_names))
+                chunk.same_lengths({jet_names[first]: jet_arrays[first],
+                                    next(iter(by_branch)): nested[next(iter(nested))]}, 1,
+                                   "jet and constituent branches need one entry per jet")
+            n_jets = ak.to_numpy(ak.num(nested[next(iter(nested))], axis=1)).astype(np.int64)
+            const = {k: ak.flatten(v, axis=1) for k, v in nested.items()}
+            counts = ak.to_numpy(ak.num(const[next(iter(const))], axis=1)).astype(np.int64)
+        else:
+            n_jets_known, jet_branch = None, None
+            if jet_arrays is not None:
+                jet_branch = jet_names[next(iter(jet_names))]
+                n_jets_known = ak.to_numpy(ak.num(jet_arrays[next(iter(jet_arrays))], axis=1)).astype(np.int64)
+            const, counts, n_jets = _gather_linked(chunk, settings, const_names, n_jets_known, jet_branch)
+        jet = None if jet_arrays is None else {k: _flat(v) for k, v in jet_arrays.items()}
+        label = None
+        if need_label:
+            label_array = chunk.get(settings["label_branch"], (0, 1), integer=True)
+            if _list_depth(label_array)[0] == 0:
+                label = np.repeat(ak.to_numpy(label_array), n_jets)
+            else:
+                n = ak.to_numpy(ak.num(label_array, axis=1))
+                if (n != n_jets).any():
+                    raise InputFileError(
+                        f"{chunk.path} ({chunk.where}): label branch '{settings['label_branch']}' has a "
+                        f"different number of values than jets at "
+                        f"{entry_text(chunk.entry_start + np.flatnonzero(n != n_jets))}")
+                label = ak.to_numpy(ak.flatten(label_array))
+        source_entry = np.repeat(entries, n_jets)
+        starts = np.cumsum(n_jets) - n_jets
+        source_jet = (np.arange(int(n_jets.sum())) - np.repeat(starts, n_jets)).astype(np.int32)
+
+    const_flat = {k: _flat(v) for k, v in const.items()}
+    return RawJets(file=chunk.path, container=chunk.where, kinematics=settings["constituents"]["kinematics"],
+                   counts=counts, const=const_flat, jet=jet,
+                   label=None if label is None else np.asarray(label).astype(np.int64),
+                   source_entry=source_entry, source_jet=source_jet, names=names)
+
+
+def _gather_linked(chunk: _Chunk, settings: dict[str, Any], const_names: dict[str, str],
+                   n_jets: np.ndarray | None, jet_branch: str | None):
+    """Constituents per jet from a candidate collection and a (jet index, candidate index) link.
+
+    ``n_jets``: jets per entry (n_entries,) from the jet collection (branch ``jet_branch``), or
+    None (then max(jet index) + 1). Returns (key -> jagged per-jet array, counts (n_jets_total,), n_jets).
+    """
+    link = settings["constituents"]["link"]
+    candidates = {k: chunk.get(b, (1,)) for k, b in const_names.items()}
+    chunk.same_lengths({const_names[k]: v for k, v in candidates.items()}, 1,
+                       "candidate branches need one value per candidate")
+    jet_index = chunk.get(link["jet_index"], (1,), integer=True)
+    cand_index = chunk.get(link["candidate_index"], (1,), integer=True)
+    chunk.same_lengths({link["jet_index"]: jet_index, link["candidate_index"]: cand_index}, 1,
+                       "link branches need one value per (jet, candidate) pair")
+    jet_index = ak.values_astype(jet_index, np.int64)
+    cand_index = ak.values_astype(cand_index, np.int64)
+    n_cand = ak.num(candidates[next(iter(candidates))], axis=1)
+    bad = ak.to_numpy(ak.any((cand_index < 0) | (cand_index >= n_cand), axis=1))
+    if bad.any():
+        raise InputFileError(
+            f"{chunk.path} ({chunk.where}): link branch '{link['candidate_index']}' points past the end "
+            f"of the candidate collection ('{const_names[next(iter(const_names))]}') at "
+            f"{entry_text(chunk.entry_start + np.flatnonzero(bad))}")
+    bad = ak.to_numpy(ak.any(jet_index < 0, axis=1))
+    if n_jets is not None:
+        bad |= ak.to_numpy(ak.any(jet_index >= n_jets, axis=1))
+    if bad.any():
+        of = f" of the jet collection ('{jet_branch}')" if n_jets is not None else ""
+        raise InputFileError(f"{chunk.path} ({chunk.where}): link branch '{link['jet_index']}' points "
+                             f"past the end{of} or is negative at "
+                             f"{entry_text(chunk.entry_start + np.flatnonzero(bad))}")
+    # sort the links of each entry by jet index (stable: candidate order kept within a jet)
+    order = ak.argsort(jet_index, axis=1, stable=True)
+    jet_index, cand_index = jet_index[order], cand_index[order]
+    n_links = ak.to_numpy(ak.num(jet_index, axis=1))
+    if n_jets is None:
+        n_jets = ak.to_numpy(ak.fill_none(ak.max(jet_index, axis=1), -1)).astype(np.int64) + 1
+    jet_offsets = np.cumsum(n_jets) - n_jets
+    global_jet = np.repeat(jet_offsets, n_links) + ak.to_numpy(ak.flatten(jet_index))
+    counts = np.bincount(global_jet, minlength=int(n_jets.sum())).astype(np.int64)
+    const = {k: ak.unflatten(ak.flatten(v[cand_index]), counts) for k, v in candidates.items()}
+    return const, counts, n_jets
+
+
+def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_label: bool,
+                   stats: ReadStats) -> Iterator[RawJets]:
+    tree_name = settings["tree"]
+    file, tree = _open_tree(path, tree_name)
+    with file:
+        branches = list(constituent_branches(settings).values())
+        if settings["jet"] is not None:
+            branches += list(settings["jet"].values())
+        if settings["layout"] == "linked":
+            branches += list(settings["constituents"]["link"].values())
+        if need_label:
+            branches.append(settings["label_branch"])
+        branches = list(dict.fromkeys(branches))
+        _check_branches(path, tree_name, tree, branches)
+        try:  # uproot takes an int step_size as entries: turn the byte budget into entries
+            entries_per_step = max(1, int(tree.num_entries_for(step_size, filter_name=branches)))
+        except Exception as err:  # noqa: BLE001
+            raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branch metadata, truncated "
+                                 f"or corrupt? ({type(err).__name__}: {err})") from None
+        iterator = tree.iterate(filter_name=branches, step_size=entries_per_step, library="ak", report=True)
+        while True:
+            try:
+                arrays, report = next(iterator)
+            except StopIteration:
+                return
+            except HepdlError:
+                raise
+            except Exception as err:  # noqa: BLE001 - uproot's errors for bad baskets vary
+                raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branches "
+                                     f"{', '.join(branches)}, truncated or corrupt? "
+                                     f"({type(err).__name__}: {err})") from None
+            stats.entries += len(arrays)
+            if len(arrays):
+                raw = _raw_root_chunk(_Chunk(path, tree_name, arrays, int(report.tree_entry_start)),
+                                      settings, need_label)
+                del arrays  # not held while the consumer works and the next chunk is read
+                yield raw
+                del raw
+
+
+def _iter_raw_h5(path: str, step_bytes: int, need_label: bool, stats: ReadStats) -> Iterator[RawJets]:
+    if _magic(path) != HDF5_MAGIC:
+        raise InputFileError(f"{path} is not an HDF5 file (the reader format is toptagging_h5)")
+    for raw, n_rows in iter_raw_toptagging(path, step_bytes, need_label):
+        stats.entries += n_rows
+        yield raw
+
+
+def iter_jets(files: str | os.PathLike | Sequence[str | os.PathLike], reader: dict[str, Any] | None = None,
+              label: int | None = None, step_size: str | int = "50 MB", max_constituents: int | None = None,
+              bad_values: str = "error", stats: ReadStats | None = None) -> Iterator[ak.Array]:
+    """Stream canonical jets from ROOT / HDF5 files, one bounded chunk at a time.
+
+    ``files``: a path, a list of paths, or glob patterns (each expanded and sorted).
+    ``reader``: the mapping (:mod:`hepdl.io.reader_config`); None reads hepdl's canonical files.
+    ``label``: fixed class label of every jet (overrides a label branch). ``step_size``: input
+    read per chunk (``"50 MB"``, or bytes). ``max_constituents``: keep at most this many
+    constituents per jet (the highest-pT ones; jet kinematics computed from constituents use all
+    of them). ``bad_values``: ``"error"`` or ``"drop"`` for jets with NaN / inf kinematics.
+
+    Yields awkward record arrays of n jets with fields jet_pt, jet_eta, jet_phi, jet_mass
+    (float32, GeV), jet_nconst, label (int32), const_pt, const_eta, const_phi, const_e (float32,
+    n * var, sorted by decreasing pT), source_file (str), source_entry (int64), source_jet (int32).
+    Chunks empty after selection are skipped. A summary (jets read, dropped, empty) is logged;
+    pass ``stats`` (a :class:`~hepdl.io.canonical.ReadStats`) to get the counts themselves.
+    """
+    if bad_values not in ("error", "drop"):
+        raise HepdlError(f"bad_values must be 'error' or 'drop', got '{bad_values}'")
+    if max_constituents is not None and max_constituents < 1:
+        raise HepdlError(f"max_constituents must be at least 1, got {max_constituents}")
+    settings = reader_settings(reader)
+    step_bytes = parse_size(step_size)
+    paths = expand_files(files)
+    if label is None and (settings["format"] == "root" and settings["label_branch"] is None):
+        raise HepdlError("no label for these jets: set the dataset's `label` or the reader's `label_branch`")
+    need_label = label is None or settings["keep_labels"] is not None
+    if settings["format"] == "root" and need_label and settings["label_branch"] is None:
+        raise HepdlError("reader keep_labels needs a label_branch to read labels from")
+    cuts = settings["cuts"]
+    selection = Selection(label=label, keep_labels=settings["keep_labels"],
+                          leading=settings["format"] == "root" and settings["layout"] != "jet_per_entry"
+                          and settings["jets_per_event"] == "leading",
+                          pt_min=cuts["pt_min"], pt_max=cuts["pt_max"], abs_eta_max=cuts["abs_eta_max"],
+                          max_constituents=max_constituents, bad_values=bad_values)
+    stats = ReadStats() if stats is None else stats
+    for path in paths:
+        if settings["format"] == "toptagging_h5":
+            raws = _iter_raw_h5(path, step_bytes, need_label, stats)
+        else:
+            raws = _iter_raw_root(path, settings, step_bytes, need_label, stats)
+        for raw in raws:
+            jets = canonicalise(raw, selection, stats)
+            del raw  # memory: hold one chunk at a time, never this one while the next is read
+            if len(jets):
+                yield jets
+            del jets
+    _log_summary(paths, stats, bad_values)
+
+
+def _log_summary(paths: list[str], stats: ReadStats, bad_values: str) -> None:
+    log.info("read %d jets from %d entries of %d file(s); yielded %d (dropped: %d by keep_labels, "
+             "%d with NaN/inf, %d not leading, %d by cuts); %d jets with zero constituents passed through",
+             stats.jets_read, stats.entries, len(paths), stats.jets_yielded, stats.dropped_label,
+             stats.dropped_bad, stats.dropped_not_leading, stats.dropped_cuts, stats.empty)
+    if stats.dropped_bad:
+        log.warning("dropped %d jets with NaN/inf kinematics (bad_values=%s), e.g. %s",
+                    stats.dropped_bad, bad_values, "; ".join(stats.bad_examples))
+
+
+def read_jets(files: str | os.PathLike | Sequence[str | os.PathLike], reader: dict[str, Any] | None = None,
+              label: int | None = None, step_size: str | int = "50 MB", max_constituents: int | None = None,
+              bad_values: str = "error") -> ak.Array:
+    """All jets of :func:`iter_jets` concatenated into one canonical array (for notebooks, tests)."""
+    chunks = list(iter_jets(files, reader=reader, label=label, step_size=step_size,
+                            max_constituents=max_constituents, bad_values=bad_values))
+    return ak.concatenate(chunks) if chunks else empty_jets()

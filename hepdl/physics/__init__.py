@@ -1,0 +1,1 @@
+"""Shared physics conventions (kinematics, phi wrapping, four-momenta) and jet observables."""

@@ -1,0 +1,1 @@
+"""Stage report: the HTML tagging report and its plots."""

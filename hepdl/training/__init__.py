@@ -1,0 +1,1 @@
+"""Stage train: the training loop of any registered model, and export of trained models."""

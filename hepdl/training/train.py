@@ -1,0 +1,411 @@
+"""Train a model on the train split of background images; the ``hepdl train`` CLI.
+
+The loss is the model's own (:meth:`hepdl.models.base.AnomalyModel.loss`; for the autoencoders
+the mean squared error per pixel of the scaled images). Before the first step the model fits its
+input scaling on the training images (part of the model file). Adam; the learning rate is
+reduced on a validation-loss plateau and training stops early once the validation loss has not
+improved by ``training.min_rel_improvement`` (relative) for ``training.early_stopping_patience``
+epochs, or at ``training.max_epochs`` (the cap); the best weights are restored. Every setting
+comes from ``config["training"]``.
+
+Learning is measured: the best validation loss over the loss of reconstructing every validation
+jet as the average training image (``val_loss_over_average_image``) is stored in the model file
+with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
+
+Reproducibility: one seed (``--seed``, else ``config["seed"]``) seeds torch, numpy and Python;
+the shuffling permutation of epoch ``e`` comes from a ``torch.Generator`` seeded with
+``derive_seed(seed, "shuffle", e)``, so a run resumed from its checkpoint sees exactly the batches
+an uninterrupted run sees. With ``training.deterministic`` (default) PyTorch's deterministic
+algorithms are enforced (and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set for CUDA); on CPU two runs
+with one seed, thread count and machine give bit-identical weights.
+
+Files: the model ``OUTPUT`` (see :func:`train`), the training state ``OUTPUT.ckpt`` written
+atomically after every epoch (``--resume`` continues from it), the history CSV (``--history``).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import logging
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hepdl.core.atomic import write_text_atomic
+from hepdl.core.checkpoint import load_checkpoint, save_checkpoint
+from hepdl.config import derive_seed, load_config
+from hepdl.core.errors import CheckpointError, ConfigError, HepdlError, InputFileError
+from hepdl.models import build_model
+from hepdl.models.base import AnomalyModel, learning_summary
+from hepdl.core.progress import Progress
+from hepdl.core.provenance import provenance
+
+log = logging.getLogger("hepdl.training.train")
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "average_image_loss", "learning_rate", "seconds",
+                   "images_per_s")
+#: jets per forward pass when evaluating (validation loss, per-jet scores); on 2 CPU threads 256-512
+#: jets per pass ran fastest, 4096 at half that rate (cache), benchmarks/bench_train.py
+EVAL_BATCH = 512
+
+
+# --------------------------------------------------------------------------------- environment
+
+def configure_threads() -> int:
+    """Use ``OMP_NUM_THREADS`` (set by Snakemake to the rule's threads) as torch's intra-op thread
+    count when it is set; otherwise keep torch's default. Returns the thread count in use."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value and value.isdigit() and int(value) > 0 and torch.get_num_threads() != int(value):
+        torch.set_num_threads(int(value))
+    return torch.get_num_threads()
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``"auto"``: cuda if available, then mps, then cpu; else the named torch device."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise ConfigError(f"config key 'training.device': {name!r} is not a torch device ({err})") from None
+
+
+def prepare_model(model: AnomalyModel, device: torch.device) -> AnomalyModel:
+    """Move a model to ``device`` in channels-last memory format (oneDNN's and cuDNN's fast
+    convolution layout; 1.4x the training images/s of NCHW for the default model on 2 CPU
+    threads, benchmarks/bench_train.py). Batches follow the weights' format; outputs are equal
+    up to float rounding."""
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def make_optimizer(model: AnomalyModel, learning_rate: float) -> torch.optim.Optimizer:
+    """Adam with PyTorch's fused kernel where the device has one (torch >= 2.4 on CPU and CUDA;
+    3% more training images/s on 2 CPU threads, benchmarks/bench_train.py), else the default."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+    except (RuntimeError, TypeError):  # fused Adam unsupported for this device or torch version
+        return torch.optim.Adam(model.parameters(), lr=learning_rate)
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, numpy and torch; enforce deterministic algorithms if asked."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.benchmark = False
+
+
+# --------------------------------------------------------------------------------- data
+
+def variant_options(config: dict[str, Any], variant: str) -> dict[str, Any]:
+    """``config["postprocessing"][variant]``, or ConfigError naming the defined variants."""
+    variants = config.get("postprocessing") or {}
+    if variant not in variants:
+        raise ConfigError(f"config key 'postprocessing': variant '{variant}' is not defined "
+                          f"(defined: {', '.join(sorted(variants)) or 'none'})")
+    return dict(variants[variant])
+
+
+def transform(images: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+    """Apply a variant's image transformation (hepdl.images.transforms) to images (n, npix, npix)."""
+    from hepdl.images.transforms import transform_images
+
+    return transform_images(images, options)
+
+
+def load_split(paths: list[str | os.PathLike], split: str, options: dict[str, Any],
+               max_jets: int | None = None, columns: list[str] | None = None
+               ) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+    """Transformed images of one split as one contiguous float32 tensor (n, 1, npix, npix)."""
+    from hepdl.images.store import read_images
+
+    columns = list(dict.fromkeys([*(columns or []), "jet_mass", "source_file", "source_entry"]))
+    images, cols = read_images(paths, split=split, columns=columns, max_jets=max_jets)
+    if len(images) == 0:
+        raise HepdlError(f"the {split} split of {', '.join(map(str, paths))} holds no jets")
+    check_pixels(images, cols)
+    images = transform(images, options)
+    return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1), cols
+
+
+def check_pixels(images: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    """Raise InputFileError naming the first jet (source_file, source_entry) whose image (n, npix,
+    npix) holds a NaN, infinite or negative pixel."""
+    bad = ~np.isfinite(images).all(axis=(1, 2))
+    bad |= (np.nan_to_num(images, nan=0.0) < 0).any(axis=(1, 2))
+    if bad.any():
+        first = int(np.argmax(bad))
+        where = (f"source_file {cols['source_file'][first]}, source_entry {cols['source_entry'][first]}"
+                 if "source_file" in cols and "source_entry" in cols else f"row {first}")
+        raise InputFileError(f"{int(bad.sum())} jet image(s) have NaN, infinite or negative pixels, the "
+                             f"first one of jet {where}; rebuild the images file")
+
+
+# --------------------------------------------------------------------------------- loops
+
+def jet_losses(model: AnomalyModel, images: torch.Tensor, device: torch.device,
+               batch_size: int = EVAL_BATCH, reference: bool = False) -> torch.Tensor:
+    """Per-jet loss (n,) float64 on CPU of images (n, 1, npix, npix) (the model's
+    :meth:`~hepdl.models.base.AnomalyModel.jet_losses`, or with ``reference`` its
+    :meth:`~hepdl.models.base.AnomalyModel.reference_losses`), in eval mode, in batches."""
+    model.eval()
+    method = model.reference_losses if reference else model.jet_losses
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            out.append(method(images[start:start + batch_size].to(device)).double().cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+def anomaly_scores(model: AnomalyModel, images: torch.Tensor, device: torch.device,
+                   batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Per-jet anomaly score (n,) float32 on CPU of images (n, 1, npix, npix), in eval mode."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            out.append(model.anomaly_score(images[start:start + batch_size].to(device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float32)
+
+
+def train_epoch(model: AnomalyModel, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+                permutation: torch.Tensor, batch_size: int, device: torch.device,
+                progress: Progress | None = None) -> float:
+    """One pass over ``images`` in the order of ``permutation``; returns the mean training loss.
+
+    Batches are gathered from one contiguous in-memory tensor (no Dataset / collate).
+    """
+    model.train()
+    total, n_seen = 0.0, 0
+    for start in range(0, len(permutation), batch_size):
+        batch = images.index_select(0, permutation[start:start + batch_size].to(images.device)).to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = model.loss(batch)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(batch)
+        n_seen += len(batch)
+        if progress is not None:
+            progress.update(len(batch))
+    return total / max(n_seen, 1)
+
+
+def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The shuffling of epoch ``epoch`` (1-based): a function of (seed, epoch) only."""
+    generator = torch.Generator().manual_seed(derive_seed(seed, "shuffle", epoch))
+    return torch.randperm(n, generator=generator)
+
+
+# --------------------------------------------------------------------------------- state
+
+def _state_dict_cpu(module_or_optimizer: Any) -> dict[str, Any]:
+    def to_cpu(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().clone()
+        if isinstance(value, dict):
+            return {k: to_cpu(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [to_cpu(v) for v in value]
+        return value
+
+    return to_cpu(module_or_optimizer.state_dict())
+
+
+def _fingerprint(config: dict[str, Any], variant: str, seed: int, paths: list[str]) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed (max_epochs may grow)."""
+    training = {k: v for k, v in config["training"].items() if k != "max_epochs"}
+    return {"model": config["model"], "training": training, "variant": variant,
+            "variant_options": config["postprocessing"][variant], "seed": seed,
+            "images": [str(p) for p in paths]}
+
+
+def checkpoint_path(output: str | os.PathLike) -> Path:
+    """The training-state file of a model ``output``: ``<output>.ckpt``."""
+    return Path(f"{output}.ckpt")
+
+
+def _write_history(path: str | os.PathLike, history: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: row[k] for k in HISTORY_COLUMNS} for row in history)
+    write_text_atomic(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------------- train
+
+def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str | os.PathLike,
+          config: dict[str, Any] | str | os.PathLike | None = None, variant: str = "plain",
+          epochs: int | None = None, seed: int | None = None, resume: bool = False,
+          history_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Train ``config["model"]`` on the train split of ``images_paths``, validate on the validation split.
+
+    ``config``: a validated config dict, a config file, or None (defaults). ``variant``: the
+    postprocessing variant whose image transformation is applied before training. ``epochs``
+    overrides ``training.max_epochs``; ``seed`` overrides ``config["seed"]``. ``resume``: continue
+    from ``<output>.ckpt`` if it exists (an error if it belongs to another config/seed/variant).
+
+    Writes the model file ``output`` (:func:`hepdl.core.checkpoint.save_checkpoint`, kind ``"model"``):
+    tensors ``state_dict`` (best epoch; holds the model's buffers ``input_scale`` and
+    ``mean_image``), ``mean_image`` (npix, npix) float32 (mean transformed training image) and
+    ``score_correction`` (hepdl.images.transforms.fit_score_correction on the validation split, arrays as
+    tensors); metadata ``model_config``, ``npix``, ``variant``, ``variant_options``, ``seed``,
+    ``config``, ``provenance``, ``input_scale``, ``best_epoch``, ``best_val_loss``,
+    ``average_image_loss``, ``val_loss_over_average_image``, ``learned``, ``epochs_trained``,
+    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``,
+    ``score_correction_scalars``, ``train_jets``, ``validation_jets``. Returns a summary dict
+    (same keys as the metadata, minus config and provenance, plus ``model``, ``checkpoint``,
+    ``stopped_early``).
+    """
+    if config is None or isinstance(config, (str, os.PathLike)):
+        config = load_config(config)
+    paths = [images_paths] if isinstance(images_paths, (str, os.PathLike)) else list(images_paths)
+    options = variant_options(config, variant)
+    tcfg = config["training"]
+    seed = int(config["seed"] if seed is None else seed)
+    max_epochs = int(tcfg["max_epochs"] if epochs is None else epochs)
+    if max_epochs < 1:
+        raise ConfigError(f"epochs must be >= 1, got {max_epochs}")
+    threads = configure_threads()
+    seed_everything(seed, bool(tcfg["deterministic"]))
+    device = select_device(tcfg["device"])
+
+    train_images, _ = load_split(paths, "train", options, max_jets=tcfg["max_train_jets"])
+    val_images, val_cols = load_split(paths, "validation", options)
+    npix = int(train_images.shape[-1])
+    n_train, n_val = len(train_images), len(val_images)
+    log.info("training %s (variant %s) on %d train / %d validation jets, %dx%d, device %s, %d threads",
+             config["model"]["name"], variant, n_train, n_val, npix, npix, device, threads)
+
+    model = build_model(config["model"], npix)
+    model.fit_input_scaling(train_images)
+    model = prepare_model(model, device)
+    input_scale = float(model.input_scale)
+    mean_image = model.mean_image.detach().cpu().clone()  # (1, npix, npix), input units
+    average_image_loss = float(jet_losses(model, val_images, device, reference=True).mean())
+    optimizer = make_optimizer(model, float(tcfg["learning_rate"]))
+    min_rel = float(tcfg["min_rel_improvement"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]),
+        threshold=min_rel, threshold_mode="rel")
+    fingerprint = _fingerprint(config, variant, seed, paths)
+    state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "epochs_without_improvement": 0,
+             "reference_val_loss": float("inf"), "stopped_early": False, "history": []}
+    best_weights = _state_dict_cpu(model)
+    ckpt = checkpoint_path(output)
+    if resume and ckpt.exists():
+        tensors, meta = load_checkpoint(ckpt, kind="training_state")
+        if meta.get("fingerprint") != fingerprint:
+            raise CheckpointError(f"{ckpt} belongs to another run (config, variant, seed or images "
+                                  f"differ); delete it or train without --resume")
+        model.load_state_dict(tensors["model"])
+        optimizer.load_state_dict(tensors["optimizer"])
+        scheduler.load_state_dict(meta["scheduler"])
+        best_weights = tensors["best_weights"]
+        torch.set_rng_state(tensors["torch_rng"])
+        state = meta["state"]
+        log.info("resumed from %s after epoch %d", ckpt, state["epoch"])
+    elif resume:
+        log.info("no checkpoint %s: starting from scratch", ckpt)
+
+    # one copy on the accelerator, batches gathered there (channels-last: see prepare_model)
+    train_on_device = train_images.to(device).contiguous(memory_format=torch.channels_last)
+    batch_size = int(tcfg["batch_size"])
+    patience = int(tcfg["early_stopping_patience"])
+    log.info("input scale %.4g (%s); average-image loss (reference) %.4g", input_scale,
+             config["model"]["input_scaling"], average_image_loss)
+    while state["epoch"] < max_epochs and not state["stopped_early"]:
+        epoch = state["epoch"] + 1
+        t0 = time.perf_counter()
+        permutation = epoch_permutation(seed, epoch, n_train)
+        with Progress(n_train, f"epoch {epoch}/{max_epochs}", unit="images") as progress:
+            train_loss = train_epoch(model, optimizer, train_on_device, permutation, batch_size, device, progress)
+        seconds = time.perf_counter() - t0
+        val_loss = float(jet_losses(model, val_images, device).mean())
+        learning_rate = float(optimizer.param_groups[0]["lr"])
+        scheduler.step(val_loss)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+               "average_image_loss": average_image_loss, "learning_rate": learning_rate,
+               "seconds": round(seconds, 3), "images_per_s": round(n_train / max(seconds, 1e-9), 1)}
+        state["history"].append(row)
+        if val_loss < state["best_val_loss"]:
+            state.update(best_val_loss=val_loss, best_epoch=epoch)
+            best_weights = _state_dict_cpu(model)
+        # patience counts epochs without a *significant* improvement (relative min_rel_improvement)
+        if val_loss < state["reference_val_loss"] * (1.0 - min_rel):
+            state.update(reference_val_loss=val_loss, epochs_without_improvement=0)
+        else:
+            state["epochs_without_improvement"] += 1
+            state["stopped_early"] = state["epochs_without_improvement"] >= patience
+        state["epoch"] = epoch
+        log.info("epoch %d: train_loss %.4g val_loss %.4g (%.3f of the average image) lr %.2g, %.1f s, "
+                 "%.0f images/s%s", epoch, train_loss, val_loss, val_loss / average_image_loss, learning_rate,
+                 seconds, row["images_per_s"], ", early stop (converged)" if state["stopped_early"] else "")
+        save_checkpoint(ckpt, "training_state",
+                        {"model": _state_dict_cpu(model), "optimizer": _state_dict_cpu(optimizer),
+                         "best_weights": best_weights, "torch_rng": torch.get_rng_state()},
+                        {"fingerprint": fingerprint, "state": state, "scheduler": scheduler.state_dict()})
+        if history_path is not None:
+            _write_history(history_path, state["history"])
+    learning = learning_summary(state["best_val_loss"], average_image_loss)
+    stop_reason = "early_stopping" if state["stopped_early"] else "max_epochs"
+    if not learning["learned"]:
+        log.warning("NOT LEARNT: the best validation loss is %.3f of the average-image loss (learnt means <= 0.9): "
+                    "the model reconstructs little more than the average jet, and its AUC is not an "
+                    "autoencoder result", learning["val_loss_over_average_image"])
+    if stop_reason == "max_epochs":
+        log.warning("stopped at the cap of %d epochs before converging (the validation loss still improved "
+                    "by more than %g within the last %d epochs); raise training.max_epochs for a converged model",
+                    max_epochs, min_rel, patience)
+    if history_path is not None:
+        _write_history(history_path, state["history"])
+
+    model.load_state_dict(best_weights)
+    correction = _fit_score_correction(model, val_images, val_cols, options, mean_image, device)
+    tensors = {"state_dict": _state_dict_cpu(model), "mean_image": mean_image[0].clone(),
+               "score_correction": {k: torch.from_numpy(np.asarray(v)) for k, v in correction.items()
+                                    if isinstance(v, np.ndarray)}}
+    summary = {
+        "model_config": config["model"], "npix": npix, "variant": variant, "variant_options": options,
+        "seed": seed, "input_scale": input_scale, "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"], "average_image_loss": average_image_loss, **learning,
+        "epochs_trained": state["epoch"], "max_epochs": max_epochs, "stop_reason": stop_reason,
+        "history": state["history"],
+        "score_correction_scalars": {k: float(v) for k, v in correction.items() if not isinstance(v, np.ndarray)},
+        "train_jets": n_train, "validation_jets": n_val,
+    }
+    metadata = {**summary, "config": config,
+                "provenance": provenance(config=None, seed=seed, images=[str(p) for p in paths],
+                                         threads=threads, device=str(device))}
+    save_checkpoint(output, "model", tensors, metadata)
+    log.info("wrote %s (best epoch %d of %d, val_loss %.4g = %.3f of the average image, %s)", output,
+             state["best_epoch"], state["epoch"], state["best_val_loss"], learning["val_loss_over_average_image"],
+             "learnt" if learning["learned"] else "NOT LEARNT")
+    return {**summary, "model": str(output), "checkpoint": str(ckpt), "stopped_early": state["stopped_early"]}
+
+
+def _fit_score_correction(model: AnomalyModel, val_images: torch.Tensor, val_cols: dict[str, np.ndarray],
+                          options: dict[str, Any], mean_image: torch.Tensor, device: torch.device) -> dict[str, Any]:
+    """hepdl.images.transforms.fit_score_correction on the validation split (background) of the training data."""
+    from hepdl.images.transforms import fit_score_correction
+
+    scores = anomaly_scores(model, val_images, device).numpy()
+    correction = fit_score_correction(scores, val_images[:, 0].numpy(), val_cols["jet_mass"], options,
+                                      mean_image[0].numpy())
+    return copy.deepcopy(correction)
+
+
+
