@@ -12,6 +12,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/config.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/train.smk"

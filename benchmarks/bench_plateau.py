@@ -32,12 +32,13 @@ def main() -> int:
 
     import torch
 
-    from hepdl.models import build_model
+    from hepdl.config import section_defaults
+    from hepdl.models import build_model, validate_model_config
     from hepdl.training.train import epoch_permutation, jet_losses, load_split, seed_everything, train_epoch
 
     torch.set_num_threads(1)
-    train_images, _ = load_split(args.images, "train", {})
-    val_images, _ = load_split(args.images, "validation", {})
+    train_images, _ = load_split(args.images, "train", section_defaults("image_transform"))
+    val_images, _ = load_split(args.images, "validation", section_defaults("image_transform"))
     train_images = train_images[:args.jets]
     device = torch.device("cpu")
     rms = float(train_images.double().square().mean().sqrt())
@@ -46,7 +47,8 @@ def main() -> int:
 
     def run(label: str, scaling: str, eps: float = 1e-8, rescale_init: bool = False) -> None:
         seed_everything(1, True)
-        model = build_model({"name": "conv_ae", "input_scaling": scaling}, train_images.shape[-1])
+        model = build_model(validate_model_config({"name": "conv_ae", "input_scaling": scaling}),
+                            train_images.shape[-1])
         model.fit_input_scaling(train_images)
         if rescale_init:
             convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]

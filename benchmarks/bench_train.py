@@ -74,10 +74,12 @@ def training_loops(config, images_file, with_compile: bool) -> dict:
     """name -> one-epoch function(epoch) -> images/s, each with its own model and optimizer."""
     import torch
 
+    from hepdl.config import section_defaults
     from hepdl.models import build_model
-    from hepdl.training.train import epoch_permutation, load_split, make_optimizer, prepare_model, seed_everything, train_epoch
+    from hepdl.models.runtime import prepare_model
+    from hepdl.training.train import epoch_permutation, load_split, make_optimizer, seed_everything, train_epoch
 
-    x, _ = load_split([images_file], "train", {})
+    x, _ = load_split([images_file], "train", section_defaults("image_transform"))
     seed_everything(1, config["training"]["deterministic"])
     batch_size = int(config["training"]["batch_size"])
     lr = float(config["training"]["learning_rate"])
@@ -142,10 +144,12 @@ def validation(config, images_file) -> None:
     """Images/s of the validation pass (per-jet losses, no gradient) at batch 512 and EVAL_BATCH."""
     import torch
 
+    from hepdl.config import section_defaults
     from hepdl.models import build_model
-    from hepdl.training.train import EVAL_BATCH, jet_losses, load_split, prepare_model
+    from hepdl.models.runtime import EVAL_BATCH, per_jet, prepare_model
+    from hepdl.training.train import load_split
 
-    x, _ = load_split([images_file], "train", {})
+    x, _ = load_split([images_file], "train", section_defaults("image_transform"))
     torch.manual_seed(1)
     model = build_model(config["model"], x.shape[-1])
     model.fit_input_scaling(x)
@@ -156,7 +160,8 @@ def validation(config, images_file) -> None:
     for _ in range(3):
         for label, net, batch in (("batch 512, NCHW", old, 512), (f"batch {EVAL_BATCH}, hepdl", model, EVAL_BATCH)):
             t0 = time.perf_counter()
-            jet_losses(net, x, torch.device("cpu"), batch_size=batch)
+            net.eval()
+            per_jet(net.jet_losses, x, torch.device("cpu"), batch_size=batch)
             results.setdefault(label, []).append(len(x) / (time.perf_counter() - t0))
     first = None
     for label, values in results.items():
@@ -181,9 +186,9 @@ def inference(images_file, model_path, threads: int) -> None:
     import onnxruntime
     import torch
 
-    from hepdl.training.export import export_onnx
     from hepdl.images.store import read_images
-    from hepdl.evaluation.score import load_model
+    from hepdl.models.model_file import load_model
+    from hepdl.training.export import export_onnx
 
     images, _ = read_images([images_file])
     x = torch.from_numpy(images).unsqueeze(1)

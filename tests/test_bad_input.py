@@ -581,7 +581,7 @@ def test_score_refuses_corrupt_images_file(stage_files, tmp_path, capsys):
 def test_evaluate_refuses_corrupt_scores_file(stage_files, tmp_path, capsys):
     bad = _corrupt_images(tmp_path)
     output = tmp_path / "metrics.json"
-    assert_clean_failure(["evaluate", "--config", str(stage_files["config"]), "--experiment", "e", "--variant",
+    assert_clean_failure(["evaluate", "--config", str(stage_files["config"]), "--experiment", "e", "--transform",
                           "plain", "--background", str(bad), "--signal", str(bad), "--output", str(output)],
                          capsys, r"cannot open scores file .*bad\.h5", output)
 

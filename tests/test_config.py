@@ -31,7 +31,10 @@ def test_defaults_filled_in_nested_sections():
     config = validate_config(minimal())
     assert config["seed"] == 2104
     assert config["datasets"]["qcd"]["shards"] == 1
-    assert config["experiments"]["e"]["variants"] == ["plain"]
+    assert config["experiments"]["e"]["transforms"] == ["plain"]
+    assert config["experiments"]["e"]["corrections"] == ["none"]
+    assert config["image_transforms"] == {"plain": {"intensity": {"kind": "none", "k": 0.5, "c": 1000},
+                                                    "smear_sigma_px": 0}}
     assert config["training"]["batch_size"] >= 1
 
 
@@ -92,3 +95,41 @@ def test_derive_seed_is_stable_and_distinct():
 def test_schema_reachable_from_workflow():
     workflow_schema = ROOT / "workflow" / "schemas" / "config.schema.yaml"
     assert yaml.safe_load(workflow_schema.read_text())["type"] == "object"
+
+
+def test_keys_of_earlier_versions_say_what_replaced_them():
+    from hepdl.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'postprocessing': postprocessing was split into image_transforms"):
+        validate_config({**minimal(), "postprocessing": {"plain": {}}})
+    config = minimal()
+    config["experiments"]["e"]["variants"] = ["plain"]
+    with pytest.raises(ConfigError, match="'experiments.e.variants': an experiment's variants are now"):
+        validate_config(config)
+
+
+def test_experiments_name_defined_transforms_and_corrections():
+    from hepdl.core.errors import ConfigError
+
+    config = minimal()
+    config["experiments"]["e"]["transforms"] = ["smeared"]
+    with pytest.raises(ConfigError, match="'experiments.e.transforms': 'smeared' is not defined under 'image_transforms'"):
+        validate_config(config)
+    config = minimal()
+    config["experiments"]["e"]["corrections"] = ["none", "decorrelated"]
+    with pytest.raises(ConfigError, match="'decorrelated' is not defined under 'score_corrections' \\(defined: none\\)"):
+        validate_config(config)
+    config = {**minimal(), "score_corrections": {"none": {}}}
+    with pytest.raises(ConfigError, match="score_corrections"):
+        validate_config(config)
+
+
+def test_experiment_variants_cross_transforms_and_corrections():
+    from hepdl.config import experiment_variants
+
+    config = minimal()
+    config["image_transforms"] = {"plain": {}, "smeared": {"smear_sigma_px": 1.0}}
+    config["score_corrections"] = {"normalised": {"score_normalisation": "trivial"}}
+    config["experiments"]["e"].update(transforms=["plain", "smeared"], corrections=["none", "normalised"])
+    names = [v["variant"] for v in experiment_variants(validate_config(config))]
+    assert names == ["plain", "plain+normalised", "smeared", "smeared+normalised"]

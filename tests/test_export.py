@@ -13,7 +13,7 @@ import torch
 
 from hepdl.config import load_config
 from hepdl.training.export import export_onnx
-from hepdl.evaluation.score import load_model
+from hepdl.models.model_file import load_model
 from hepdl.training.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
@@ -58,7 +58,7 @@ def test_onnx_metadata_and_cli(exported, tmp_path):
     assert main(["export", "--model", str(model_path), "--format", "onnx", "--output", str(tmp_path / "x.onnx")]) == 0
     graph = onnx.load(str(tmp_path / "x.onnx"))
     meta = json.loads({p.key: p.value for p in graph.metadata_props}["hepdl"])
-    assert meta["npix"] == NPIX and meta["variant"] == "plain"
+    assert meta["npix"] == NPIX and meta["transform"] == "plain"
     assert meta["input_scale"] > 0 and "val_loss_over_average_image" in meta and "learned" in meta
     assert main(["export", "--model", str(tmp_path / "missing.pt"), "--output", str(tmp_path / "y.onnx")]) == 2
     assert not (tmp_path / "y.onnx").exists()

@@ -170,7 +170,6 @@ def _model_tensors(path: Path) -> dict[str, torch.Tensor]:
     tensors, meta = load_checkpoint(path, kind="model")
     flat = {f"state_dict.{k}": v for k, v in tensors["state_dict"].items()}
     flat["mean_image"] = tensors["mean_image"]
-    flat.update({f"score_correction.{k}": v for k, v in tensors["score_correction"].items()})
     return flat, meta
 
 
@@ -234,9 +233,10 @@ def _tiny_workflow_config(workdir: Path) -> None:
     config["datasets"]["qcd"].update(n_jets=120, shards=2)
     config["datasets"]["top"].update(n_jets=80, shards=1)
     config["training"].update(max_epochs=1)
-    config["postprocessing"] = {"plain": {}}
+    config["image_transforms"] = {"plain": {}}
+    config["score_corrections"] = {}
     config["experiments"] = {"top_vs_qcd": {"train": "qcd", "background": "qcd", "signal": "top",
-                                            "variants": ["plain"]}}
+                                            "transforms": ["plain"]}}
     config["evaluation"] = {"bootstrap": 5}
     (workdir / "config").mkdir(parents=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -253,7 +253,7 @@ def _results(workdir: Path) -> dict:
     out = {"metrics": {(r["experiment"], r["variant"]): r["auc"] for r in rows}}
     for path in sorted((workdir / "results" / "scores").rglob("*.h5")):
         with h5py.File(path, "r") as h5:
-            out[str(path.relative_to(workdir))] = h5["jets/score"][:]
+            out[str(path.relative_to(workdir))] = h5["jets/model_score"][:]
     return out
 
 

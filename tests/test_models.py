@@ -37,7 +37,7 @@ def test_the_interface(name):
     """loss = mean of jet_losses; anomaly_score and reconstruct agree with score_and_reconstruct;
     the score is the reconstruction error in input units, the loss the same error in scaled units."""
     torch.manual_seed(0)
-    model = build_model({"name": name, "options": SMALL[name]}, 16)
+    model = build_model(validate_model_config({"name": name, "options": SMALL[name]}), 16)
     images = unit_sum_images(12, 16)
     model.fit_input_scaling(images)
     scale = float(model.input_scale)
@@ -63,8 +63,8 @@ def test_input_scaling_makes_the_network_blind_to_the_image_scale(name):
     """The same weights on images times 1e-6 see exactly what they see on the images: equal
     losses; the anomaly score scales as the square of the images."""
     torch.manual_seed(0)
-    a = build_model({"name": name, "options": SMALL[name]}, 16)
-    b = build_model({"name": name, "options": SMALL[name]}, 16)
+    a = build_model(validate_model_config({"name": name, "options": SMALL[name]}), 16)
+    b = build_model(validate_model_config({"name": name, "options": SMALL[name]}), 16)
     b.load_state_dict(a.state_dict())
     images = unit_sum_images(10, 16)
     a.fit_input_scaling(images)
@@ -75,17 +75,17 @@ def test_input_scaling_makes_the_network_blind_to_the_image_scale(name):
 
 
 def test_input_scale_travels_in_the_state_dict():
-    model = build_model({"name": "conv_ae", "options": SMALL["conv_ae"]}, 16)
+    model = build_model(validate_model_config({"name": "conv_ae", "options": SMALL["conv_ae"]}), 16)
     model.fit_input_scaling(unit_sum_images(5, 16) * 3)
     state = model.state_dict()
     assert "input_scale" in state and "mean_image" in state
-    fresh = build_model({"name": "conv_ae", "options": SMALL["conv_ae"]}, 16)
+    fresh = build_model(validate_model_config({"name": "conv_ae", "options": SMALL["conv_ae"]}), 16)
     fresh.load_state_dict(state)
     assert float(fresh.input_scale) == float(model.input_scale) != 1.0
 
 
 def test_input_scaling_none_keeps_raw_pixels():
-    model = build_model({"name": "conv_ae", "options": SMALL["conv_ae"], "input_scaling": "none"}, 16)
+    model = build_model(validate_model_config({"name": "conv_ae", "options": SMALL["conv_ae"], "input_scaling": "none"}), 16)
     model.fit_input_scaling(unit_sum_images(5, 16))
     assert float(model.input_scale) == 1.0
 
@@ -99,7 +99,7 @@ def test_learning_summary_threshold():
 
 @pytest.mark.parametrize("name", ["conv_ae", "dense_ae"])
 def test_default_models_map_40x40_images_to_40x40(name):
-    model = build_model({"name": name}, 40)
+    model = build_model(validate_model_config({"name": name}), 40)
     assert model(torch.rand(3, 1, 40, 40)).shape == (3, 1, 40, 40)
 
 
@@ -116,14 +116,14 @@ def test_default_config_model_is_valid_and_conv_ae():
     {"output_activation": "softplus"}, {"output_activation": "sigmoid"}, {"output_activation": "relu"},
 ])
 def test_conv_ae_options(options):
-    model = build_model({"name": "conv_ae", "options": options}, 40)
+    model = build_model(validate_model_config({"name": "conv_ae", "options": options}), 40)
     assert model(torch.rand(2, 1, 40, 40)).shape == (2, 1, 40, 40)
 
 
 @pytest.mark.parametrize(("npix", "conv_layers"), [(41, [4, "pool", 4]), (42, [4, "pool", 4, "pool", 4]), (7, ["pool", 3])])
 def test_conv_ae_takes_any_npix(npix, conv_layers):
     """Images whose size the pooling does not divide are padded and the reconstruction cropped."""
-    model = build_model({"name": "conv_ae", "options": {"conv_layers": conv_layers, "dense": [8]}}, npix)
+    model = build_model(validate_model_config({"name": "conv_ae", "options": {"conv_layers": conv_layers, "dense": [8]}}), npix)
     assert model(torch.rand(2, 1, npix, npix)).shape == (2, 1, npix, npix)
 
 
@@ -169,7 +169,7 @@ def test_unknown_option_names_the_option():
 
 def test_model_construction_is_seeded():
     torch.manual_seed(1)
-    a = build_model({"name": "conv_ae"}, 40).state_dict()
+    a = build_model(validate_model_config({"name": "conv_ae"}), 40).state_dict()
     torch.manual_seed(1)
-    b = build_model({"name": "conv_ae"}, 40).state_dict()
+    b = build_model(validate_model_config({"name": "conv_ae"}), 40).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -19,12 +19,14 @@ seed: 7
 datasets:
   qcd: {generate: {process: qcd}, n_jets: 100}
   top: {generate: {process: top}, n_jets: 100}
-postprocessing:
+image_transforms:
   plain: {}
   smeared: {smear_sigma_px: 1.0}
+score_corrections:
+  normalised: {score_normalisation: trivial}
 experiments:
-  top_vs_qcd: {train: qcd, background: qcd, signal: top, variants: [plain, smeared]}
-  qcd_vs_top: {train: top, background: top, signal: qcd, variants: [plain, smeared]}
+  top_vs_qcd: {train: qcd, background: qcd, signal: top, transforms: [plain, smeared], corrections: [none, normalised]}
+  qcd_vs_top: {train: top, background: top, signal: qcd, transforms: [plain, smeared]}
 evaluation: {bootstrap: 20}
 """
 
@@ -44,7 +46,9 @@ def _write_scores(path: Path, process: str, model: str, variant: str, n: int, se
         for name, values, dtype in [("jet_mass", mass, np.float32), ("jet_nconst", nconst, np.int32),
                                     ("tau1", tau2 * 2, np.float32), ("tau2", tau2, np.float32),
                                     ("tau3", tau3, np.float32), ("label", np.full(n, int(top)), np.int32),
-                                    ("score", score, np.float32), ("model_score", score, np.float32),
+                                    ("model_score", score, np.float32),
+                                    ("average_image_error", score * rng.uniform(1.5, 3.0, n), np.float32),
+                                    ("active_pixel_fraction", rng.uniform(0.01, 0.05, n), np.float32),
                                     ("split", np.full(n, split), np.uint8),
                                     ("jet_pt", rng.uniform(550, 650, n), np.float32)]:
             jets.create_dataset(name, data=np.asarray(values, dtype=dtype))
@@ -53,7 +57,7 @@ def _write_scores(path: Path, process: str, model: str, variant: str, n: int, se
         handle.create_dataset("mean_input", data=(image / image.sum()).astype(np.float32))
         handle.create_dataset("mean_reconstruction", data=(image**2 / (image**2).sum()).astype(np.float32))
         handle.attrs.update(provenance=json.dumps({"git_commit": "abc"}), model=f"{model}/{variant}",
-                            variant=variant, variant_options="{}", split="test",
+                            transform=variant, transform_options="{}", split="test",
                             training=json.dumps({"val_loss_over_average_image": ratio, "learned": ratio <= 0.9,
                                                  "best_epoch": 3, "epochs_trained": 5, "max_epochs": 30,
                                                  "stop_reason": "early_stopping", "input_scale": 0.01}))
@@ -86,7 +90,7 @@ def run_dir(tmp_path_factory):
                 _write_scores(files[role], process, train, variant, 300, seed=len(metrics) * 2 + (role == "signal"))
             out = root / f"{experiment}_{variant}.json"
             assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", experiment,
-                         "--variant", variant, "--background", str(files["background"]), "--signal",
+                         "--transform", variant, "--background", str(files["background"]), "--signal",
                          str(files["signal"]), "--output", str(out)]) == 0
             metrics.append(out)
         out = root / f"{experiment}_baselines.json"
@@ -144,10 +148,13 @@ def test_evaluate_refuses_non_test_jets_and_wrong_variant(run_dir, tmp_path, cap
     signal = root / "top_vs_qcd_plain_signal.h5"
     base = ["evaluate", "--config", str(root / "config.yaml"), "--experiment", "top_vs_qcd",
             "--signal", str(signal), "--output", str(tmp_path / "m.json")]
-    assert main([*base, "--variant", "plain", "--background", str(train_jets)]) == 2
+    assert main([*base, "--transform", "plain", "--background", str(train_jets)]) == 2
     assert "test split" in capsys.readouterr().err
-    assert main([*base, "--variant", "smeared", "--background", str(root / "top_vs_qcd_plain_background.h5")]) == 2
-    assert "variant 'plain'" in capsys.readouterr().err
+    assert main([*base, "--transform", "smeared", "--background", str(root / "top_vs_qcd_plain_background.h5")]) == 2
+    assert "image transform 'plain', not 'smeared'" in capsys.readouterr().err
+    assert main([*base, "--transform", "plain", "--correction", "normalised", "--background",
+                 str(root / "top_vs_qcd_plain_background.h5")]) == 2
+    assert "give --validation" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 
 
@@ -182,7 +189,7 @@ def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_p
         files[role] = tmp_path / f"{role}.h5"
         _write_scores(files[role], process, "top", "plain", 200, seed=40 + (role == "signal"), ratio=1.01)
     stuck = tmp_path / "qcd_vs_top_plain.json"
-    assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", "qcd_vs_top", "--variant",
+    assert main(["evaluate", "--config", str(root / "config.yaml"), "--experiment", "qcd_vs_top", "--transform",
                  "plain", "--background", str(files["background"]), "--signal", str(files["signal"]),
                  "--output", str(stuck)]) == 0
     row = json.loads(stuck.read_text())["rows"][0]
@@ -205,3 +212,28 @@ def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_p
     independence = text.split('id="model-independence"')[1].split("<section")[0]
     assert "no result: the model of qcd_vs_top did not learn" in independence
     assert 'class="worst"' not in independence
+
+
+def test_a_score_correction_is_fitted_on_validation_scores_and_named_in_the_variant(run_dir, tmp_path):
+    """plain+normalised: the trivial normalisation (model score / average-image error) is applied
+    to the test scores; the fit comes from the validation scores file, which must hold validation
+    jets."""
+    root, _, _ = run_dir
+    validation = tmp_path / "validation.h5"
+    _write_scores(validation, "qcd", "qcd", "plain", 200, seed=50, split=1)
+    out = tmp_path / "normalised.json"
+    base = ["evaluate", "--config", str(root / "config.yaml"), "--experiment", "top_vs_qcd", "--transform", "plain",
+            "--correction", "normalised", "--background", str(root / "top_vs_qcd_plain_background.h5"),
+            "--signal", str(root / "top_vs_qcd_plain_signal.h5"), "--output", str(out)]
+    assert main([*base, "--validation", str(validation)]) == 0
+    payload = json.loads(out.read_text())
+    row = payload["rows"][0]
+    assert row["variant"] == "plain+normalised" and row["transform"] == "plain" and row["correction"] == "normalised"
+    with h5py.File(root / "top_vs_qcd_plain_background.h5") as bg, h5py.File(root / "top_vs_qcd_plain_signal.h5") as sig:
+        from sklearn.metrics import roc_auc_score
+
+        scores = [f["jets/model_score"][:] / f["jets/average_image_error"][:] for f in (bg, sig)]
+    labels = np.r_[np.zeros(len(scores[0])), np.ones(len(scores[1]))]
+    assert row["auc"] == pytest.approx(roc_auc_score(labels, np.r_[scores[0], scores[1]]), abs=1e-6)
+    test_as_validation = root / "top_vs_qcd_plain_background.h5"
+    assert main([*base, "--validation", str(test_as_validation)]) == 2

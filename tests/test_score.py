@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from hepdl.evaluation.score import load_model, score
+from hepdl.config import section_defaults
+from hepdl.evaluation.score import score
+from hepdl.images.transforms import transform_images
+from hepdl.models.model_file import load_model
 from hepdl.training.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
@@ -19,7 +22,7 @@ def trained(tmp_path_factory):
     directory = tmp_path_factory.mktemp("score")
     background = write_images_file(directory / "qcd.h5", n=300, seed=1)
     model = directory / "m.pt"
-    train(background, model, tiny_config(max_epochs=2), variant="normalised")
+    train(background, model, tiny_config(max_epochs=2), transform="sqrt")
     shards = [write_images_file(directory / f"top_{i}.h5", n=150 + 20 * i, seed=10 + i, label=1) for i in range(2)]
     return model, shards
 
@@ -37,31 +40,35 @@ def test_scores_match_input_jets_one_to_one(trained, tmp_path):
             expected_entry.append(h5["jets/source_entry"][:][test])
             expected_mass.append(h5["jets/jet_mass"][:][test])
             images.append(h5["images"][:][test])
-    images = np.concatenate(images)
+    sqrt = section_defaults("image_transform", {"intensity": {"kind": "power", "k": 0.5}})
+    images = transform_images(np.concatenate(images), sqrt)  # the model's transform
     with h5py.File(out) as h5:
         jets = h5["jets"]
-        assert summary["n_jets"] == len(images) == len(jets["score"])
+        assert summary["n_jets"] == len(images) == len(jets["model_score"])
         assert list(jets["source_file"].asstr()[:]) == expected_file
         np.testing.assert_array_equal(jets["source_entry"][:], np.concatenate(expected_entry))
         np.testing.assert_array_equal(jets["jet_mass"][:], np.concatenate(expected_mass))
         assert set(jets["split"][:]) == {2} and set(jets["label"][:]) == {1}
         assert {"label", "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_nconst", "tau1", "tau2", "tau3",
-                "source_file", "source_entry", "source_jet", "split", "model_score", "score"} == set(jets)
-        assert jets["model_score"].dtype == np.float32 and jets["score"].dtype == np.float32
+                "source_file", "source_entry", "source_jet", "split", "model_score", "average_image_error",
+                "active_pixel_fraction"} == set(jets)
+        assert all(jets[c].dtype == np.float32 for c in ("model_score", "average_image_error", "active_pixel_fraction"))
         # reconstruction error recomputed independently with the model in torch
         net, tensors, _ = load_model(model)
         with torch.no_grad():
             reco = net(torch.from_numpy(images)).numpy()[:, 0]
         np.testing.assert_allclose(jets["model_score"][:], ((reco - images) ** 2).mean(axis=(1, 2)), rtol=1e-5)
-        # the variant normalises by the error of the mean training image
+        # the columns score corrections read
         trivial = ((images - tensors["mean_image"].numpy()[None]) ** 2).mean(axis=(1, 2))
-        np.testing.assert_allclose(jets["score"][:], jets["model_score"][:] / trivial, rtol=1e-5)
+        np.testing.assert_allclose(jets["average_image_error"][:], trivial, rtol=1e-5)
+        active = np.maximum((images > 0).sum(axis=(1, 2)), 1) / NPIX**2
+        np.testing.assert_allclose(jets["active_pixel_fraction"][:], active, rtol=1e-6)
         np.testing.assert_allclose(h5["mean_input"][:], images.mean(axis=0), rtol=1e-5, atol=1e-9)
         np.testing.assert_allclose(h5["mean_reconstruction"][:], reco.mean(axis=0), rtol=1e-4, atol=1e-8)
         np.testing.assert_array_equal(h5["examples/input"][:], images[:8])
         assert h5["examples/reconstruction"].shape == (8, NPIX, NPIX)
-        assert h5.attrs["split"] == "test" and h5.attrs["variant"] == "normalised"
-        assert json.loads(h5.attrs["variant_options"])["score_normalisation"] == "trivial"
+        assert h5.attrs["split"] == "test" and h5.attrs["transform"] == "sqrt"
+        assert json.loads(h5.attrs["transform_options"]) == sqrt
         assert json.loads(h5.attrs["dataset_files"]) == [str(s) for s in shards]
         assert h5.attrs["model"] == str(model)
         assert "versions" in json.loads(h5.attrs["provenance"])
@@ -71,13 +78,12 @@ def test_scores_match_input_jets_one_to_one(trained, tmp_path):
         assert training["input_scale"] == pytest.approx(float(tensors["state_dict"]["input_scale"]))
 
 
-def test_plain_variant_score_equals_reconstruction_error(tmp_path):
+def test_the_validation_split_is_scored_on_request(tmp_path):
     background = write_images_file(tmp_path / "qcd.h5", n=120)
     train(background, tmp_path / "m.pt", tiny_config(max_epochs=1))
     score(tmp_path / "m.pt", background, tmp_path / "s.h5", split="validation")
     with h5py.File(tmp_path / "s.h5") as h5:
-        np.testing.assert_array_equal(h5["jets/score"][:], h5["jets/model_score"][:])
-        assert set(h5["jets/split"][:]) == {1}
+        assert set(h5["jets/split"][:]) == {1} and h5.attrs["split"] == "validation"
 
 
 def test_cli_score_and_wrong_image_size(trained, tmp_path, capsys):
@@ -99,6 +105,6 @@ def test_model_file_without_metadata_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="nometa.pt is a hepdl model file without 'model_config'"):
         load_model(tmp_path / "nometa.pt")
     save_checkpoint(tmp_path / "mismatch.pt", "model", {"state_dict": {"w": torch.ones(1)}, "mean_image": torch.ones(2, 2)},
-                    {"model_config": {"name": "conv_ae"}, "npix": 40, "variant": "plain", "variant_options": {}})
+                    {"model_config": {"name": "conv_ae"}, "npix": 40, "transform": "plain", "transform_options": {}})
     with pytest.raises(CheckpointError, match="mismatch.pt: the weights do not fit the model"):
         load_model(tmp_path / "mismatch.pt")

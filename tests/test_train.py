@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 from pathlib import Path
@@ -57,12 +58,17 @@ def tiny_config(**training) -> dict:
     return load_config(None, overrides={
         "seed": 7, "images": {"npix": NPIX}, "model": TINY_MODEL,
         "training": {"batch_size": 16, "learning_rate": 1e-2, "max_epochs": 4, **training},
-        "postprocessing": {"plain": {}, "normalised": {"score_normalisation": "trivial"}}})
+        "image_transforms": {"plain": {}, "sqrt": {"intensity": {"kind": "power", "k": 0.5}}}})
 
 
 @pytest.fixture(scope="module")
 def images_file(tmp_path_factory) -> Path:
     return write_images_file(tmp_path_factory.mktemp("images") / "qcd.h5")
+
+
+def train_images_of(path: Path) -> np.ndarray:
+    with h5py.File(path) as h5:
+        return h5["images"][:][h5["jets/split"][:] == 0]
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -77,12 +83,13 @@ def test_training_learns_the_images(images_file, tmp_path):
     summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=15), history_path=history_path)
     history = summary["history"]
     assert len(history) == 15
-    from hepdl.models import build_model
-    from hepdl.evaluation.score import load_model
+    from hepdl.config import section_defaults
+    from hepdl.models import build_model, validate_model_config
+    from hepdl.models.model_file import load_model
     from hepdl.training.train import jet_losses, load_split
-    train_images, _ = load_split([images_file], "train", {})
+    train_images, _ = load_split([images_file], "train", section_defaults("image_transform"))
     torch.manual_seed(7)
-    untrained = build_model(TINY_MODEL, NPIX)
+    untrained = build_model(validate_model_config(copy.deepcopy(TINY_MODEL)), NPIX)
     untrained.fit_input_scaling(train_images)
     untrained_loss = float(jet_losses(untrained, train_images, torch.device("cpu")).mean())
     trained, _, _ = load_model(tmp_path / "m.pt")
@@ -133,17 +140,20 @@ def test_learning_does_not_depend_on_the_image_scale(tmp_path):
 
 
 def test_model_file_records_what_made_it(images_file, tmp_path):
-    summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=2), variant="normalised")
+    summary = train(images_file, tmp_path / "m.pt", tiny_config(max_epochs=2), transform="sqrt")
     tensors, meta = load_checkpoint(tmp_path / "m.pt", kind="model")
-    assert meta["variant"] == "normalised" and meta["variant_options"]["score_normalisation"] == "trivial"
+    assert meta["transform"] == "sqrt" and meta["transform_options"]["intensity"]["kind"] == "power"
     assert meta["npix"] == NPIX and meta["seed"] == 7 and meta["model_config"] == TINY_MODEL
     assert meta["best_epoch"] == summary["best_epoch"] and len(meta["history"]) == 2
     assert "git_commit" in meta["provenance"] and "versions" in meta["provenance"]
     assert meta["config"]["training"]["batch_size"] == 16
-    with h5py.File(images_file) as h5:
-        train_mean = h5["images"][:][h5["jets/split"][:] == 0].mean(axis=0)
+    from hepdl.config import section_defaults
+    from hepdl.images.transforms import transform_images
+
+    train_mean = transform_images(train_images_of(images_file), section_defaults(
+        "image_transform", {"intensity": {"kind": "power", "k": 0.5}})).mean(axis=0)
     np.testing.assert_allclose(tensors["mean_image"].numpy(), train_mean, rtol=1e-5, atol=1e-8)
-    np.testing.assert_array_equal(tensors["score_correction"]["mean_train_image"].numpy(), tensors["mean_image"].numpy())
+    np.testing.assert_array_equal(tensors["state_dict"]["mean_image"][0].numpy(), tensors["mean_image"].numpy())
     # the file loads with weights_only=True (nothing pickled)
     torch.load(tmp_path / "m.pt", weights_only=True)
 

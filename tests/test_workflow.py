@@ -78,7 +78,8 @@ def test_tiny_workflow_runs_locally(local_run):
     report = local_run / "results" / "report" / "index.html"
     assert report.is_file() and report.stat().st_size > 1000
     rows = _metrics_rows(local_run)
-    expected = {("top_vs_qcd", "plain"), ("top_vs_qcd", "smeared"), ("qcd_vs_top", "plain")}
+    expected = {("top_vs_qcd", "plain"), ("top_vs_qcd", "smeared"), ("qcd_vs_top", "plain"),
+                ("top_vs_qcd", "plain+normalised"), ("top_vs_qcd", "smeared+normalised")}
     expected |= {(e, f"baseline_{b}") for e in ("top_vs_qcd", "qcd_vs_top") for b in ("mass", "nconst", "tau32")}
     assert expected <= set(rows)
     for row in rows.values():
@@ -136,4 +137,4 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
     for path in sorted((local_run / "results" / "scores").rglob("*.h5")):
         other = workdir / path.relative_to(local_run)
         with h5py.File(path, "r") as a, h5py.File(other, "r") as b:
-            np.testing.assert_array_equal(a["jets/score"][:], b["jets/score"][:])
+            np.testing.assert_array_equal(a["jets/model_score"][:], b["jets/model_score"][:])

@@ -8,17 +8,23 @@ import logging
 import numpy as np
 
 from hepdl.core.errors import HepdlError
+from hepdl.evaluation.corrections import CORRECTION_COLUMNS
 from hepdl.evaluation.evaluate import BASELINES, collect, evaluate_baselines, evaluate_variant, read_scores, write_json
 
 log = logging.getLogger("hepdl.evaluate")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="config YAML (required except with --collect)")
     parser.add_argument("--experiment", help="experiment name (config key experiments.<name>)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--variant", help="postprocessing variant whose scores are evaluated")
+    mode.add_argument("--transform", help="image transform of the model whose scores are evaluated")
     mode.add_argument("--baselines", action="store_true", help="evaluate the baselines of evaluation.baselines")
     mode.add_argument("--collect", nargs="+", metavar="JSON", help="gather the rows of these metrics files")
+    parser.add_argument("--correction", default="none", help="score correction (config key score_corrections.NAME, "
+                                                             "or none)")
+    parser.add_argument("--validation", help="scores file (HDF5) of the training dataset's validation jets "
+                                             "(fits the score correction)")
     parser.add_argument("--background", help="scores file (HDF5) of the background test jets")
     parser.add_argument("--signal", help="scores file (HDF5) of the signal test jets")
     parser.add_argument("--output", required=True, help="metrics JSON to write")
@@ -35,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from hepdl.config import load_config
 
     missing = [f"--{k}" for k in ("config", "experiment", "background", "signal") if not getattr(args, k)]
-    if not args.variant and not args.baselines:
-        missing.append("--variant or --baselines")
+    if not args.transform and not args.baselines:
+        missing.append("--transform or --baselines")
     if missing:
         raise HepdlError(f"hepdl evaluate: missing {', '.join(missing)}")
     config = load_config(args.config)
@@ -46,11 +52,13 @@ def run(args: argparse.Namespace) -> int:
         background, signal = read_scores(args.background, need), read_scores(args.signal, need)
         payload = evaluate_baselines(config, args.experiment, background, signal)
     else:
-        need = ("score", "jet_mass")
+        need = CORRECTION_COLUMNS
         background, signal = read_scores(args.background, need), read_scores(args.signal, need)
-        payload = evaluate_variant(config, args.experiment, args.variant, background, signal)
+        validation = read_scores(args.validation, need, split="validation") if args.validation else None
+        payload = evaluate_variant(config, args.experiment, args.transform, args.correction, background, signal,
+                                   validation)
     record = provenance(config=config, seed=config["seed"], experiment=args.experiment,
-                        variant=args.variant or "baselines",
+                        variant=payload["rows"][0]["variant"] if args.transform else "baselines",
                         inputs={"background": str(args.background), "signal": str(args.signal)},
                         scores_provenance={role: s["attrs"].get("provenance")
                                            for role, s in (("background", background), ("signal", signal))})

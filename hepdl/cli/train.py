@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", nargs="+", required=True, metavar="PATH", help="images files (HDF5) of the training dataset")
     parser.add_argument("--output", required=True, metavar="MODEL.pt", help="model file to write (training state goes to MODEL.pt.ckpt)")
     parser.add_argument("--config", metavar="FILE", help="config file (default: built-in defaults)")
-    parser.add_argument("--variant", default="plain", help="postprocessing variant (config key postprocessing.NAME)")
+    parser.add_argument("--transform", default="plain", help="image transform (config key image_transforms.NAME)")
     parser.add_argument("--epochs", type=int, help="override training.max_epochs")
     parser.add_argument("--seed", type=int, help="override the config seed")
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.pt.ckpt if it exists")
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = train(args.images, args.output, load_config(args.config), variant=args.variant,
+    summary = train(args.images, args.output, load_config(args.config), transform=args.transform,
                     epochs=args.epochs, seed=args.seed, resume=args.resume, history_path=args.history)
     print(f"best epoch {summary['best_epoch']} of {summary['epochs_trained']} ({summary['stop_reason']}): val_loss "
           f"{summary['best_val_loss']:.6g} = {summary['val_loss_over_average_image']:.3f} of the average-image loss "

@@ -8,6 +8,7 @@ naming the key path, e.g. ``config key 'training.batch_size': -3 is less than th
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import re
 from importlib import resources
@@ -22,10 +23,15 @@ from hepdl.core.errors import ConfigError
 SCHEMA_PATH = Path(str(resources.files("hepdl.config") / "schema.yaml"))
 
 
-def load_schema() -> dict[str, Any]:
-    """The configuration JSON Schema as a dict."""
+@functools.cache
+def _schema() -> dict[str, Any]:
     with open(SCHEMA_PATH, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def load_schema() -> dict[str, Any]:
+    """The configuration JSON Schema as a dict (a copy: the caller may change it)."""
+    return copy.deepcopy(_schema())
 
 
 def _default_filling_validator():
@@ -51,6 +57,11 @@ def _key_path(error: jsonschema.ValidationError, prefix: str = "") -> str:
 def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
     key = _key_path(error, prefix)
     if error.validator == "additionalProperties":
+        renamed = [k for k in RENAMED_KEYS if isinstance(error.instance, dict) and k in error.instance
+                   and k not in error.schema.get("properties", {})]
+        if renamed:
+            where = ".".join(p for p in (key if key != "<top level>" else "", renamed[0]) if p)
+            return f"config key '{where}': {RENAMED_KEYS[renamed[0]]}"
         allowed = sorted(error.schema.get("properties", {}))
         hint = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
         return f"config key '{key}': {error.message}{hint}"
@@ -60,6 +71,15 @@ def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
     if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
         return f"config key '{key}': {error.instance!r} is not {error.schema['description']}"
     return f"config key '{key}': {error.message}"
+
+
+#: keys of earlier hepdl versions, with what replaced them
+RENAMED_KEYS = {
+    "postprocessing": "postprocessing was split into image_transforms (need their own training) and "
+                      "score_corrections (fitted on validation scores, no retraining); see config/README.md",
+    "variants": "an experiment's variants are now its transforms (image_transforms) and corrections "
+                "(score_corrections); see config/README.md",
+}
 
 
 def check_against_schema(instance: Any, schema: dict[str, Any], prefix: str = "") -> None:
@@ -93,11 +113,13 @@ def _cross_check(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config key 'experiments.{name}.{role}': dataset '{experiment[role]}' is not "
                     f"defined under 'datasets' (defined: {', '.join(sorted(datasets))})")
-        for variant in experiment["variants"]:
-            if variant not in config["postprocessing"]:
-                raise ConfigError(
-                    f"config key 'experiments.{name}.variants': variant '{variant}' is not defined "
-                    f"under 'postprocessing' (defined: {', '.join(sorted(config['postprocessing']))})")
+        for key, section, implicit in (("transforms", "image_transforms", ()), ("corrections", "score_corrections", ("none",))):
+            defined = [*implicit, *config[section]]
+            for item in experiment[key]:
+                if item not in defined:
+                    raise ConfigError(
+                        f"config key 'experiments.{name}.{key}': '{item}' is not defined under '{section}' "
+                        f"(defined: {', '.join(defined)})")
     split = config["split"]
     total = split["train"] + split["validation"] + split["test"]
     if abs(total - 1.0) > 1e-9:
@@ -116,6 +138,48 @@ def _cross_check(config: dict[str, Any]) -> None:
     from hepdl.models import validate_model_config  # the registry; torch is not imported
 
     validate_model_config(config["model"])
+
+
+def variant_name(transform: str, correction: str) -> str:
+    """The name of an experiment's variant: the transform, ``+correction`` unless it is none."""
+    return transform if correction == "none" else f"{transform}+{correction}"
+
+
+def experiment_variants(config: dict[str, Any]) -> list[dict[str, str]]:
+    """Every (experiment, transform, correction) a validated config runs, in config order, as dicts
+    with keys ``experiment``, ``transform``, ``correction`` and ``variant`` (its name)."""
+    return [{"experiment": name, "transform": transform, "correction": correction,
+             "variant": variant_name(transform, correction)}
+            for name, experiment in config["experiments"].items()
+            for transform in experiment["transforms"] for correction in experiment["corrections"]]
+
+
+def correction_options(config: dict[str, Any], correction: str) -> dict[str, Any]:
+    """The options of a score correction (``none``: every option at its no-op default)."""
+    if correction == "none":
+        return section_defaults("score_correction")
+    if correction not in config["score_corrections"]:
+        raise ConfigError(f"config key 'score_corrections': correction '{correction}' is not defined "
+                          f"(defined: none, {', '.join(config['score_corrections'])})")
+    return config["score_corrections"][correction]
+
+
+def transform_options(config: dict[str, Any], transform: str) -> dict[str, Any]:
+    """The options of an image transform of a validated config."""
+    if transform not in config["image_transforms"]:
+        raise ConfigError(f"config key 'image_transforms': transform '{transform}' is not defined "
+                          f"(defined: {', '.join(config['image_transforms'])})")
+    return config["image_transforms"][transform]
+
+
+def section_defaults(definition: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``options`` (a partial ``reader``, ``image_transform`` or ``score_correction`` block)
+    validated against the schema's ``$defs`` entry, with every default filled (a new dict).
+    Errors name the key as ``<definition>.<key>``."""
+    filled = copy.deepcopy(options or {})
+    schema = load_schema()
+    check_against_schema(filled, {**schema["$defs"][definition], "$defs": schema["$defs"]}, definition)
+    return filled
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

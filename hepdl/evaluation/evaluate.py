@@ -1,14 +1,19 @@
-"""``hepdl evaluate``: tagging metrics of one experiment/variant, its baselines, or a collection.
+"""Tagging metrics of one experiment's variant, of its baselines, or of a collection (``hepdl evaluate``).
 
 Three modes::
 
-    hepdl evaluate --config C --experiment E --variant V --background BG.h5 --signal SIG.h5 --output M.json
+    hepdl evaluate --config C --experiment E --transform T --correction K --validation VAL.h5 \
+                   --background BG.h5 --signal SIG.h5 --output M.json
     hepdl evaluate --config C --experiment E --baselines --background BG.h5 --signal SIG.h5 --output B.json
     hepdl evaluate --collect M1.json B1.json ... --output results/metrics.json
 
 BG.h5 / SIG.h5 are scores files of ``hepdl score`` (test split of the experiment's background and
-signal datasets, scored by the model trained on the experiment's ``train`` dataset). The output
-JSON holds ``provenance``, ``rows`` (one per variant or baseline, see :data:`ROW_KEYS`), and the
+signal datasets, scored by the model trained on the experiment's ``train`` dataset with image
+transform T); VAL.h5 the same model's scores of the validation split of its training dataset, on
+which the score correction K is fitted (:mod:`hepdl.evaluation.corrections`) before it is applied
+to the test scores. The variant is named T, or T+K unless K is none. The output
+JSON holds ``provenance``, ``rows`` (one per variant or baseline, see :data:`ROW_KEYS`), the
+correction's fit (``correction_fit``), and the
 data the report plots: ``curves`` (ROC down-sampled to 500 eps_S points), ``mass_sculpting``,
 ``score_histograms``, ``score_vs_mass`` and (variants) ``images`` (mean input and reconstruction
 of background and signal). ``--collect`` writes ``provenance``, all ``rows`` and the
@@ -38,17 +43,19 @@ from hepdl.core.errors import HepdlError, InputFileError
 log = logging.getLogger("hepdl.evaluation.evaluate")
 
 #: keys every metrics row has (plus one rejection_at_eps_s_<x> per configured eps_S); rows of
-#: kind "model" also carry the model name and how it trained (hepdl.evaluation.score.TRAINING_KEYS, among
-#: them ``val_loss_over_average_image`` and ``learned``)
+#: kind "model" also carry ``transform``, ``correction``, the model name and how it trained
+#: (hepdl.models.model_file.TRAINING_KEYS, among them ``val_loss_over_average_image`` and ``learned``)
 ROW_KEYS = ("experiment", "variant", "kind", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
             "n_background", "n_signal")
-#: split code of test jets (hepdl.io.splits)
-TEST_SPLIT = 2
+#: split codes (hepdl.io.splits)
+SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 BASELINES = {"mass": "jet_mass", "nconst": "jet_nconst", "tau32": "tau32"}
 
 
-def read_scores(path: str | Path, need: tuple[str, ...]) -> dict[str, Any]:
-    """Read a scores file: ``columns`` (dict of numpy arrays from /jets), ``attrs``, and images if present."""
+def read_scores(path: str | Path, need: tuple[str, ...], split: str = "test") -> dict[str, Any]:
+    """Read a scores file: ``columns`` (dict of numpy arrays from /jets), ``attrs``, and images if
+    present. Every jet must be of ``split`` (test jets only are evaluated; validation jets fit
+    score corrections)."""
     import h5py
 
     path = Path(path)
@@ -76,9 +83,11 @@ def read_scores(path: str | Path, need: tuple[str, ...]) -> dict[str, Any]:
     lengths = {name: len(col) for name, col in columns.items()}
     if len(set(lengths.values())) > 1:
         raise InputFileError(f"scores file {path}: /jets columns have different lengths {lengths}")
-    if "split" in columns and np.any(columns["split"] != TEST_SPLIT):
-        raise InputFileError(f"scores file {path}: {np.count_nonzero(columns['split'] != TEST_SPLIT)} jets are not "
-                             f"from the test split; only test jets may be evaluated")
+    code = SPLIT_CODES[split]
+    if "split" in columns and np.any(columns["split"] != code):
+        why = "only test jets may be evaluated" if split == "test" else "score corrections are fitted on validation jets"
+        raise InputFileError(f"scores file {path}: {np.count_nonzero(columns['split'] != code)} jets are not "
+                             f"from the {split} split; {why}")
     for name in need:
         if not np.all(np.isfinite(columns[name].astype(np.float64))):
             raise InputFileError(f"scores file {path}: /jets/{name} has NaN or infinite values")
@@ -136,7 +145,7 @@ def _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, mass_edges) -> dict[s
 def _training_record(background: dict[str, Any], signal: dict[str, Any]) -> dict[str, Any]:
     """How the scoring model trained (``training`` attribute of the scores files, written by
     ``hepdl score`` from the model file): learning ratio, learned, epochs, stop reason."""
-    from hepdl.evaluation.score import TRAINING_KEYS
+    from hepdl.models.model_file import TRAINING_KEYS
 
     record = background["attrs"].get("training")
     if not isinstance(record, dict) or record.get("val_loss_over_average_image") is None:
@@ -146,33 +155,44 @@ def _training_record(background: dict[str, Any], signal: dict[str, Any]) -> dict
     return {key: record.get(key) for key in TRAINING_KEYS}
 
 
-def evaluate_variant(config: dict[str, Any], experiment_name: str, variant: str, background: dict[str, Any],
-                     signal: dict[str, Any]) -> dict[str, Any]:
-    """Metrics of one experiment/variant from scores read by :func:`read_scores` (see module docstring)."""
-    from hepdl.config import derive_seed
+def evaluate_variant(config: dict[str, Any], experiment_name: str, transform: str, correction: str,
+                     background: dict[str, Any], signal: dict[str, Any], validation: dict[str, Any] | None
+                     ) -> dict[str, Any]:
+    """Metrics of one experiment's variant (transform, correction) from scores read by
+    :func:`read_scores`; ``validation`` (the model's validation scores) is needed unless the
+    correction is none (see module docstring)."""
+    from hepdl.config import correction_options, derive_seed, variant_name
+    from hepdl.evaluation.corrections import apply_correction, fit_correction
     from hepdl.evaluation.metrics import mass_correlation, mass_sculpting, roc_points, tagger_metrics
 
     experiment = _experiment(config, experiment_name)
-    if variant not in experiment["variants"]:
-        raise HepdlError(f"variant '{variant}' is not run by experiment '{experiment_name}' "
-                         f"(config key 'experiments.{experiment_name}.variants': {experiment['variants']})")
-    for scores in (background, signal):
-        file_variant = scores["attrs"].get("variant")
-        if file_variant is not None and file_variant != variant:
-            raise InputFileError(f"scores file {scores['path']} was scored with variant '{file_variant}', "
-                                 f"not '{variant}'")
-    models = {background["attrs"].get("model"), signal["attrs"].get("model")}
+    for key, value in (("transforms", transform), ("corrections", correction)):
+        if value not in experiment[key]:
+            raise HepdlError(f"'{value}' is not run by experiment '{experiment_name}' "
+                             f"(config key 'experiments.{experiment_name}.{key}': {experiment[key]})")
+    variant = variant_name(transform, correction)
+    files = [background, signal] + ([validation] if validation is not None else [])
+    for scores in files:
+        file_transform = scores["attrs"].get("transform")
+        if file_transform != transform:
+            raise InputFileError(f"scores file {scores['path']} was scored with image transform "
+                                 f"'{file_transform}', not '{transform}'")
+    models = {scores["attrs"].get("model") for scores in files}
     if None not in models and len(models) > 1:
-        raise InputFileError(f"scores files {background['path']} and {signal['path']} come from different models "
+        raise InputFileError(f"scores files {', '.join(s['path'] for s in files)} come from different models "
                              f"({', '.join(sorted(map(str, models)))})")
+    options = correction_options(config, correction)
+    if validation is None and correction != "none":
+        raise HepdlError(f"correction '{correction}' is fitted on validation scores: give --validation")
+    fit = fit_correction(validation["columns"], options) if correction != "none" else {}
     evaluation = config["evaluation"]
     seed = derive_seed(config["seed"], "evaluate", experiment_name, variant)
-    bg_score = background["columns"]["score"].astype(np.float64)
-    sig_score = signal["columns"]["score"].astype(np.float64)
+    bg_score = apply_correction(background["columns"], fit, options).astype(np.float64)
+    sig_score = apply_correction(signal["columns"], fit, options).astype(np.float64)
     bg_mass = background["columns"]["jet_mass"].astype(np.float64)
     sig_mass = signal["columns"]["jet_mass"].astype(np.float64)
     row = _row_base(experiment_name, experiment, variant, "model")
-    row["model"] = config["model"]["name"]
+    row.update(transform=transform, correction=correction, model=config["model"]["name"])
     row.update(_training_record(background, signal))
     row.update(tagger_metrics(bg_score, sig_score, evaluation["eps_s"], evaluation["bootstrap"], seed))
     sculpting = mass_sculpting(bg_score, bg_mass, evaluation["mass_cut_background_efficiency"])
@@ -188,7 +208,7 @@ def evaluate_variant(config: dict[str, Any], experiment_name: str, variant: str,
             "mass_sculpting": {variant: sculpting},
             "score_histograms": {variant: _histogram(bg_score, sig_score)},
             "score_vs_mass": {variant: _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, sculpting["edges"])},
-            "images": {variant: images}}
+            "images": {variant: images}, "correction_fit": {variant: fit}}
 
 
 def evaluate_baselines(config: dict[str, Any], experiment_name: str, background: dict[str, Any],

@@ -387,3 +387,16 @@ def images_file_info(path: str | os.PathLike) -> dict[str, Any]:
 
 
 
+
+
+def check_pixels(images: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    """Raise InputFileError naming the first jet (source_file, source_entry) whose image (n, npix,
+    npix) holds a NaN, infinite or negative pixel."""
+    bad = ~np.isfinite(images).all(axis=(1, 2))
+    bad |= (np.nan_to_num(images, nan=0.0) < 0).any(axis=(1, 2))
+    if bad.any():
+        first = int(np.argmax(bad))
+        where = (f"source_file {cols['source_file'][first]}, source_entry {cols['source_entry'][first]}"
+                 if "source_file" in cols and "source_entry" in cols else f"row {first}")
+        raise InputFileError(f"{int(bad.sum())} jet image(s) have NaN, infinite or negative pixels, the "
+                             f"first one of jet {where}; rebuild the images file")

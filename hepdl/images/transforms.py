@@ -1,7 +1,9 @@
-"""Image transforms of a variant: applied identically to training, validation and test images.
+"""Image transforms: applied identically to training, validation and test images.
 
-A variant's image side is a dict such as ``{intensity: {kind: power, k: 0.5}, smear_sigma_px: 1.0}``
-(config ``postprocessing.<variant>``). :func:`transform_images` applies, in this order:
+A transform is a validated ``image_transforms.<name>`` block of the config, e.g.
+``{intensity: {kind: power, k: 0.5, c: 1000}, smear_sigma_px: 1.0}`` (the schema fills every
+key; :func:`hepdl.config.section_defaults` fills a partial block). :func:`transform_images`
+applies, in this order:
 
 1. intensity rescaling of every pixel I (images are non-negative), then renormalisation of each
    image to unit sum: ``power`` I -> I^k, ``log`` I -> log(1 + c I), ``occupancy`` I -> (I > 0);
@@ -22,12 +24,6 @@ from typing import Any
 
 import numpy as np
 
-_DEFAULT_INTENSITY = {"kind": "none", "k": 0.5, "c": 1000.0}
-
-
-def _intensity(variant: dict[str, Any]) -> dict[str, Any]:
-    return {**_DEFAULT_INTENSITY, **(variant.get("intensity") or {})}
-
 
 def _normalise_to(images: np.ndarray, target_sum: np.ndarray) -> np.ndarray:
     """Rescale each image (n, npix, npix) to ``target_sum`` (n,); images summing to 0 stay 0."""
@@ -36,8 +32,8 @@ def _normalise_to(images: np.ndarray, target_sum: np.ndarray) -> np.ndarray:
     return (images * factor[:, None, None]).astype(np.float32)
 
 
-def transform_images(images: np.ndarray, variant: dict[str, Any]) -> np.ndarray:
-    """Apply a variant's intensity rescaling then smearing to images (n, npix, npix) -> float32 same shape.
+def transform_images(images: np.ndarray, transform: dict[str, Any]) -> np.ndarray:
+    """Apply a transform's intensity rescaling then smearing to images (n, npix, npix) -> float32 same shape.
 
     See the module docstring for the definitions. The input is not modified.
     """
@@ -46,7 +42,7 @@ def transform_images(images: np.ndarray, variant: dict[str, Any]) -> np.ndarray:
         raise ValueError(f"transform_images: expected images of shape (n, npix, npix), got {images.shape}")
     if np.any(images < 0):
         raise ValueError("transform_images: pixel intensities must be non-negative")
-    intensity = _intensity(variant)
+    intensity = transform["intensity"]
     kind = intensity["kind"]
     out = images
     if kind == "power":
@@ -57,7 +53,7 @@ def transform_images(images: np.ndarray, variant: dict[str, Any]) -> np.ndarray:
         out = _normalise_to((images > 0).astype(np.float32), np.ones(len(images)))
     elif kind != "none":
         raise ValueError(f"transform_images: unknown intensity kind {kind!r} (none, power, log, occupancy)")
-    sigma = float(variant.get("smear_sigma_px", 0.0) or 0.0)
+    sigma = float(transform["smear_sigma_px"])
     if sigma > 0:
         from scipy.ndimage import gaussian_filter  # scipy comes with scikit-learn
 

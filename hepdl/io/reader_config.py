@@ -9,10 +9,9 @@ canonical jets files (TTree ``jets``, branches ``jet_pt`` ..., ``const_pt`` ...)
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from hepdl.config import _default_filling_validator, load_schema
+from hepdl.config import section_defaults
 from hepdl.core.errors import ConfigError
 
 #: constituent branch keys that each kinematics convention needs, in canonical order
@@ -23,32 +22,15 @@ KINEMATICS_KEYS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def reader_schema() -> dict[str, Any]:
-    """The JSON Schema of one dataset's ``reader`` block (taken from the config schema)."""
-    return load_schema()["properties"]["datasets"]["additionalProperties"]["properties"]["reader"]
-
-
 def reader_settings(reader: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A complete reader dict: ``reader`` validated, with every default filled in (a new dict).
+    """A complete reader dict: ``reader`` validated against the config schema's ``reader``
+    definition, with every default filled in (a new dict).
 
     Raises :class:`ConfigError` naming the key (``reader.constituents.px`` ...) on a bad value.
     """
-    settings = copy.deepcopy(reader) if reader is not None else {}
-    if not isinstance(settings, dict):
-        raise ConfigError(f"config key 'reader': must be a mapping, got {type(settings).__name__}")
-    validator = _default_filling_validator()(reader_schema())
-    errors = list(validator.iter_errors(settings))
-    if errors:
-        error = max(errors, key=lambda e: len(e.absolute_path))
-        path = ".".join(["reader", *map(str, error.absolute_path)])
-        raise ConfigError(f"config key '{path}': {error.message}")
-    if settings["format"] == "root" and settings["layout"] == "linked" and "link" not in settings["constituents"]:
-        raise ConfigError("config key 'reader.constituents.link': layout 'linked' needs the index "
-                          "branches {jet_index: ..., candidate_index: ...}")
-    if settings["format"] == "root" and settings["layout"] != "linked" and "link" in settings["constituents"]:
-        raise ConfigError(f"config key 'reader.constituents.link': only used with layout 'linked' "
-                          f"(layout is '{settings['layout']}')")
-    return settings
+    if reader is not None and not isinstance(reader, dict):
+        raise ConfigError(f"config key 'reader': must be a mapping, got {type(reader).__name__}")
+    return section_defaults("reader", reader)
 
 
 def constituent_branches(settings: dict[str, Any]) -> dict[str, str]:

@@ -41,13 +41,15 @@ def options_schema(name: str) -> dict[str, Any]:
 
 
 def validate_model_config(model_config: dict[str, Any]) -> dict[str, Any]:
-    """Check ``config["model"]`` ({name, options, input_scaling}) in place, filling option defaults.
+    """Check a ``model`` block ({name, options, input_scaling}) in place against the config
+    schema's ``model`` entry and the model's own options schema, filling every default; return it.
 
     Raises ConfigError naming ``model.name`` or ``model.options.<key>``. Torch is not imported.
     """
-    from hepdl.config import check_against_schema
+    from hepdl.config import check_against_schema, load_schema
     from hepdl.core.errors import ConfigError
 
+    check_against_schema(model_config, load_schema()["properties"]["model"], "model")
     name = model_config["name"]
     if name not in model_names():
         raise ConfigError(f"config key 'model.name': {name!r} is not one of {', '.join(model_names())}")
@@ -62,8 +64,8 @@ def model_class(name: str) -> type[AnomalyModel]:
 
 
 def build_model(model_config: dict[str, Any], npix: int) -> AnomalyModel:
-    """The model of ``config["model"]`` for npix x npix images (float32, CPU, untrained weights,
-    input scaling not yet fitted)."""
-    model_config = validate_model_config(copy.deepcopy(model_config))
+    """The model of a validated ``model`` block (``config["model"]`` of a validated config, or
+    :func:`validate_model_config` of a partial one) for npix x npix images (float32, CPU,
+    untrained weights, input scaling not yet fitted)."""
     cls = model_class(model_config["name"])
-    return cls(npix=int(npix), input_scaling=model_config.get("input_scaling", "rms"), **model_config["options"])
+    return cls(npix=int(npix), input_scaling=model_config["input_scaling"], **model_config["options"])

@@ -5,7 +5,7 @@ call only the methods below, so a new model is one module with one class (plus i
 schema and tests); nothing else changes.
 
 Images are float32 tensors of shape (n, 1, npix, npix) (a stack (n, npix, npix) is accepted too)
-holding the pixel intensities after the variant's image transform (:mod:`hepdl.images.transforms`):
+holding the pixel intensities after the image transform (:mod:`hepdl.images.transforms`):
 the *input units* (for the default images: the pT fraction of the jet in the pixel, unit sum).
 
 Input scaling

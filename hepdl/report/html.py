@@ -59,7 +59,7 @@ average jet, and its AUC is not an autoencoder result.</p>
 autoencoder trained on QCD tags top jets well, but the same architecture trained on top jets can
 fail to tag QCD jets (AUC near or below 0.5), because the reconstruction error grows with image
 complexity whatever the training sample. <strong>One AUC is not a measure of a model-independent
-tagger</strong>: judge each postprocessing variant by the <em>worse</em> of its two directions
+tagger</strong>: judge each variant (image transform, and score correction if any) by the <em>worse</em> of its two directions
 (table "Model independence"). Mass sculpting shows whether a cut on the score reshapes the
 background jet-mass distribution (a bump-hunt would then see a fake peak).</p>
 """

@@ -4,7 +4,7 @@ ONNX graph (opset 17, TorchScript-based exporter ``torch.onnx.export(..., dynamo
 dynamo exporter of torch 2.13 needs the ``onnxscript`` package, which hepdl does not require):
 
 * input ``images``: float32 (n, 1, npix, npix), n dynamic; images already transformed with the
-  model's variant (``hepdl.images.transforms.transform_images``, recorded in the model file) — a
+  model's image transform (``hepdl.images.transforms.transform_images``, recorded in the model file) — a
   (n, npix, npix) stack needs ``images[:, None]`` first. The model's input scaling (its
   ``input_scale`` buffer) is part of the graph: pass images in input units;
 * output ``anomaly_score``: float32 (n,), the model's anomaly score
@@ -13,7 +13,7 @@ dynamo exporter of torch 2.13 needs the ``onnxscript`` package, which hepdl does
   the pixels;
 * output ``reconstruction``: float32 (n, 1, npix, npix), for models that reconstruct.
 
-The model file's metadata (variant, npix, seed, input scale, learning ratio, provenance) is copied
+The model file's metadata (transform, npix, seed, input scale, learning ratio, provenance) is copied
 into the ONNX ``metadata_props`` as JSON under the key ``hepdl``.
 """
 
@@ -28,7 +28,7 @@ import torch
 
 from hepdl.core.atomic import atomic_path
 from hepdl.models.base import AnomalyModel
-from hepdl.evaluation.score import TRAINING_KEYS, load_model
+from hepdl.models.model_file import TRAINING_KEYS, load_model
 
 OPSET = 17
 
@@ -65,7 +65,7 @@ def export_onnx(model_path: str | os.PathLike, output: str | os.PathLike) -> dic
                 dynamic_axes={name: {0: "n"} for name in ["images", *outputs]})
         graph = onnx.load(str(tmp))
         onnx.checker.check_model(graph)
-        keep = {k: meta.get(k) for k in ("variant", "variant_options", "npix", "seed", "model_config", *TRAINING_KEYS)}
+        keep = {k: meta.get(k) for k in ("transform", "transform_options", "npix", "seed", "model_config", *TRAINING_KEYS)}
         keep["model_file"] = str(model_path)
         keep["provenance"] = meta.get("provenance")
         entry = graph.metadata_props.add()

@@ -25,7 +25,6 @@ atomically after every epoch (``--resume`` continues from it), the history CSV (
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import logging
@@ -38,55 +37,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from hepdl.config import derive_seed, load_config, transform_options
 from hepdl.core.atomic import write_text_atomic
 from hepdl.core.checkpoint import load_checkpoint, save_checkpoint
-from hepdl.config import derive_seed, load_config
-from hepdl.core.errors import CheckpointError, ConfigError, HepdlError, InputFileError
-from hepdl.models import build_model
-from hepdl.models.base import AnomalyModel, learning_summary
+from hepdl.core.errors import CheckpointError, ConfigError, HepdlError
 from hepdl.core.progress import Progress
 from hepdl.core.provenance import provenance
+from hepdl.images.store import check_pixels, read_images
+from hepdl.images.transforms import transform_images
+from hepdl.models import build_model
+from hepdl.models.base import AnomalyModel, learning_summary
+from hepdl.models.runtime import configure_threads, per_jet, prepare_model, select_device
 
 log = logging.getLogger("hepdl.training.train")
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "average_image_loss", "learning_rate", "seconds",
                    "images_per_s")
-#: jets per forward pass when evaluating (validation loss, per-jet scores); on 2 CPU threads 256-512
-#: jets per pass ran fastest, 4096 at half that rate (cache), benchmarks/bench_train.py
-EVAL_BATCH = 512
-
-
-# --------------------------------------------------------------------------------- environment
-
-def configure_threads() -> int:
-    """Use ``OMP_NUM_THREADS`` (set by Snakemake to the rule's threads) as torch's intra-op thread
-    count when it is set; otherwise keep torch's default. Returns the thread count in use."""
-    value = os.environ.get("OMP_NUM_THREADS")
-    if value and value.isdigit() and int(value) > 0 and torch.get_num_threads() != int(value):
-        torch.set_num_threads(int(value))
-    return torch.get_num_threads()
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """``"auto"``: cuda if available, then mps, then cpu; else the named torch device."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError as err:
-        raise ConfigError(f"config key 'training.device': {name!r} is not a torch device ({err})") from None
-
-
-def prepare_model(model: AnomalyModel, device: torch.device) -> AnomalyModel:
-    """Move a model to ``device`` in channels-last memory format (oneDNN's and cuDNN's fast
-    convolution layout; 1.4x the training images/s of NCHW for the default model on 2 CPU
-    threads, benchmarks/bench_train.py). Batches follow the weights' format; outputs are equal
-    up to float rounding."""
-    return model.to(device=device, memory_format=torch.channels_last)
 
 
 def make_optimizer(model: AnomalyModel, learning_rate: float) -> torch.optim.Optimizer:
@@ -110,75 +76,29 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 # --------------------------------------------------------------------------------- data
 
-def variant_options(config: dict[str, Any], variant: str) -> dict[str, Any]:
-    """``config["postprocessing"][variant]``, or ConfigError naming the defined variants."""
-    variants = config.get("postprocessing") or {}
-    if variant not in variants:
-        raise ConfigError(f"config key 'postprocessing': variant '{variant}' is not defined "
-                          f"(defined: {', '.join(sorted(variants)) or 'none'})")
-    return dict(variants[variant])
-
-
-def transform(images: np.ndarray, options: dict[str, Any]) -> np.ndarray:
-    """Apply a variant's image transformation (hepdl.images.transforms) to images (n, npix, npix)."""
-    from hepdl.images.transforms import transform_images
-
-    return transform_images(images, options)
-
-
-def load_split(paths: list[str | os.PathLike], split: str, options: dict[str, Any],
+def load_split(paths: list[str | os.PathLike], split: str, transform: dict[str, Any],
                max_jets: int | None = None, columns: list[str] | None = None
                ) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
-    """Transformed images of one split as one contiguous float32 tensor (n, 1, npix, npix)."""
-    from hepdl.images.store import read_images
-
+    """Images of one split, transformed (``transform``: a validated image_transforms block), as
+    one contiguous float32 tensor (n, 1, npix, npix), with the requested ``/jets`` columns."""
     columns = list(dict.fromkeys([*(columns or []), "jet_mass", "source_file", "source_entry"]))
     images, cols = read_images(paths, split=split, columns=columns, max_jets=max_jets)
     if len(images) == 0:
         raise HepdlError(f"the {split} split of {', '.join(map(str, paths))} holds no jets")
     check_pixels(images, cols)
-    images = transform(images, options)
+    images = transform_images(images, transform)
     return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1), cols
-
-
-def check_pixels(images: np.ndarray, cols: dict[str, np.ndarray]) -> None:
-    """Raise InputFileError naming the first jet (source_file, source_entry) whose image (n, npix,
-    npix) holds a NaN, infinite or negative pixel."""
-    bad = ~np.isfinite(images).all(axis=(1, 2))
-    bad |= (np.nan_to_num(images, nan=0.0) < 0).any(axis=(1, 2))
-    if bad.any():
-        first = int(np.argmax(bad))
-        where = (f"source_file {cols['source_file'][first]}, source_entry {cols['source_entry'][first]}"
-                 if "source_file" in cols and "source_entry" in cols else f"row {first}")
-        raise InputFileError(f"{int(bad.sum())} jet image(s) have NaN, infinite or negative pixels, the "
-                             f"first one of jet {where}; rebuild the images file")
 
 
 # --------------------------------------------------------------------------------- loops
 
-def jet_losses(model: AnomalyModel, images: torch.Tensor, device: torch.device,
-               batch_size: int = EVAL_BATCH, reference: bool = False) -> torch.Tensor:
+def jet_losses(model: AnomalyModel, images: torch.Tensor, device: torch.device, reference: bool = False
+               ) -> torch.Tensor:
     """Per-jet loss (n,) float64 on CPU of images (n, 1, npix, npix) (the model's
     :meth:`~hepdl.models.base.AnomalyModel.jet_losses`, or with ``reference`` its
     :meth:`~hepdl.models.base.AnomalyModel.reference_losses`), in eval mode, in batches."""
     model.eval()
-    method = model.reference_losses if reference else model.jet_losses
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            out.append(method(images[start:start + batch_size].to(device)).double().cpu())
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
-
-
-def anomaly_scores(model: AnomalyModel, images: torch.Tensor, device: torch.device,
-                   batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Per-jet anomaly score (n,) float32 on CPU of images (n, 1, npix, npix), in eval mode."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            out.append(model.anomaly_score(images[start:start + batch_size].to(device)).float().cpu())
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float32)
+    return per_jet(model.reference_losses if reference else model.jet_losses, images, device)
 
 
 def train_epoch(model: AnomalyModel, optimizer: torch.optim.Optimizer, images: torch.Tensor,
@@ -224,11 +144,11 @@ def _state_dict_cpu(module_or_optimizer: Any) -> dict[str, Any]:
     return to_cpu(module_or_optimizer.state_dict())
 
 
-def _fingerprint(config: dict[str, Any], variant: str, seed: int, paths: list[str]) -> dict[str, Any]:
+def _fingerprint(config: dict[str, Any], transform: str, seed: int, paths: list[str]) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed (max_epochs may grow)."""
     training = {k: v for k, v in config["training"].items() if k != "max_epochs"}
-    return {"model": config["model"], "training": training, "variant": variant,
-            "variant_options": config["postprocessing"][variant], "seed": seed,
+    return {"model": config["model"], "training": training, "transform": transform,
+            "transform_options": config["image_transforms"][transform], "seed": seed,
             "images": [str(p) for p in paths]}
 
 
@@ -248,32 +168,31 @@ def _write_history(path: str | os.PathLike, history: list[dict[str, Any]]) -> No
 # --------------------------------------------------------------------------------- train
 
 def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str | os.PathLike,
-          config: dict[str, Any] | str | os.PathLike | None = None, variant: str = "plain",
+          config: dict[str, Any] | str | os.PathLike | None = None, transform: str = "plain",
           epochs: int | None = None, seed: int | None = None, resume: bool = False,
           history_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train ``config["model"]`` on the train split of ``images_paths``, validate on the validation split.
 
-    ``config``: a validated config dict, a config file, or None (defaults). ``variant``: the
-    postprocessing variant whose image transformation is applied before training. ``epochs``
+    ``config``: a validated config dict, a config file, or None (defaults). ``transform``: the
+    name of the image transform (``image_transforms.<name>``) applied before training. ``epochs``
     overrides ``training.max_epochs``; ``seed`` overrides ``config["seed"]``. ``resume``: continue
-    from ``<output>.ckpt`` if it exists (an error if it belongs to another config/seed/variant).
+    from ``<output>.ckpt`` if it exists (an error if it belongs to another config/seed/transform).
 
     Writes the model file ``output`` (:func:`hepdl.core.checkpoint.save_checkpoint`, kind ``"model"``):
     tensors ``state_dict`` (best epoch; holds the model's buffers ``input_scale`` and
-    ``mean_image``), ``mean_image`` (npix, npix) float32 (mean transformed training image) and
-    ``score_correction`` (hepdl.images.transforms.fit_score_correction on the validation split, arrays as
-    tensors); metadata ``model_config``, ``npix``, ``variant``, ``variant_options``, ``seed``,
+    ``mean_image``) and ``mean_image`` (npix, npix) float32 (mean transformed training image);
+    metadata ``model_config``, ``npix``, ``transform``, ``transform_options``, ``seed``,
     ``config``, ``provenance``, ``input_scale``, ``best_epoch``, ``best_val_loss``,
     ``average_image_loss``, ``val_loss_over_average_image``, ``learned``, ``epochs_trained``,
-    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``,
-    ``score_correction_scalars``, ``train_jets``, ``validation_jets``. Returns a summary dict
+    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``, ``train_jets``,
+    ``validation_jets``. Returns a summary dict
     (same keys as the metadata, minus config and provenance, plus ``model``, ``checkpoint``,
     ``stopped_early``).
     """
     if config is None or isinstance(config, (str, os.PathLike)):
         config = load_config(config)
     paths = [images_paths] if isinstance(images_paths, (str, os.PathLike)) else list(images_paths)
-    options = variant_options(config, variant)
+    options = transform_options(config, transform)
     tcfg = config["training"]
     seed = int(config["seed"] if seed is None else seed)
     max_epochs = int(tcfg["max_epochs"] if epochs is None else epochs)
@@ -284,11 +203,11 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     device = select_device(tcfg["device"])
 
     train_images, _ = load_split(paths, "train", options, max_jets=tcfg["max_train_jets"])
-    val_images, val_cols = load_split(paths, "validation", options)
+    val_images, _ = load_split(paths, "validation", options)
     npix = int(train_images.shape[-1])
     n_train, n_val = len(train_images), len(val_images)
-    log.info("training %s (variant %s) on %d train / %d validation jets, %dx%d, device %s, %d threads",
-             config["model"]["name"], variant, n_train, n_val, npix, npix, device, threads)
+    log.info("training %s (transform %s) on %d train / %d validation jets, %dx%d, device %s, %d threads",
+             config["model"]["name"], transform, n_train, n_val, npix, npix, device, threads)
 
     model = build_model(config["model"], npix)
     model.fit_input_scaling(train_images)
@@ -301,7 +220,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]),
         threshold=min_rel, threshold_mode="rel")
-    fingerprint = _fingerprint(config, variant, seed, paths)
+    fingerprint = _fingerprint(config, transform, seed, paths)
     state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "epochs_without_improvement": 0,
              "reference_val_loss": float("inf"), "stopped_early": False, "history": []}
     best_weights = _state_dict_cpu(model)
@@ -309,7 +228,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     if resume and ckpt.exists():
         tensors, meta = load_checkpoint(ckpt, kind="training_state")
         if meta.get("fingerprint") != fingerprint:
-            raise CheckpointError(f"{ckpt} belongs to another run (config, variant, seed or images "
+            raise CheckpointError(f"{ckpt} belongs to another run (config, transform, seed or images "
                                   f"differ); delete it or train without --resume")
         model.load_state_dict(tensors["model"])
         optimizer.load_state_dict(tensors["optimizer"])
@@ -374,18 +293,13 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
         _write_history(history_path, state["history"])
 
     model.load_state_dict(best_weights)
-    correction = _fit_score_correction(model, val_images, val_cols, options, mean_image, device)
-    tensors = {"state_dict": _state_dict_cpu(model), "mean_image": mean_image[0].clone(),
-               "score_correction": {k: torch.from_numpy(np.asarray(v)) for k, v in correction.items()
-                                    if isinstance(v, np.ndarray)}}
+    tensors = {"state_dict": _state_dict_cpu(model), "mean_image": mean_image[0].clone()}
     summary = {
-        "model_config": config["model"], "npix": npix, "variant": variant, "variant_options": options,
+        "model_config": config["model"], "npix": npix, "transform": transform, "transform_options": options,
         "seed": seed, "input_scale": input_scale, "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"], "average_image_loss": average_image_loss, **learning,
         "epochs_trained": state["epoch"], "max_epochs": max_epochs, "stop_reason": stop_reason,
-        "history": state["history"],
-        "score_correction_scalars": {k: float(v) for k, v in correction.items() if not isinstance(v, np.ndarray)},
-        "train_jets": n_train, "validation_jets": n_val,
+        "history": state["history"], "train_jets": n_train, "validation_jets": n_val,
     }
     metadata = {**summary, "config": config,
                 "provenance": provenance(config=None, seed=seed, images=[str(p) for p in paths],
@@ -395,17 +309,3 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
              state["best_epoch"], state["epoch"], state["best_val_loss"], learning["val_loss_over_average_image"],
              "learnt" if learning["learned"] else "NOT LEARNT")
     return {**summary, "model": str(output), "checkpoint": str(ckpt), "stopped_early": state["stopped_early"]}
-
-
-def _fit_score_correction(model: AnomalyModel, val_images: torch.Tensor, val_cols: dict[str, np.ndarray],
-                          options: dict[str, Any], mean_image: torch.Tensor, device: torch.device) -> dict[str, Any]:
-    """hepdl.images.transforms.fit_score_correction on the validation split (background) of the training data."""
-    from hepdl.images.transforms import fit_score_correction
-
-    scores = anomaly_scores(model, val_images, device).numpy()
-    correction = fit_score_correction(scores, val_images[:, 0].numpy(), val_cols["jet_mass"], options,
-                                      mean_image[0].numpy())
-    return copy.deepcopy(correction)
-
-
-

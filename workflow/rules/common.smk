@@ -1,21 +1,21 @@
-# Helper Python for the rules: config validation (once), dataset/shard bookkeeping, input functions.
+# Helper Python for the rules: config validation (once, without torch), dataset/shard bookkeeping,
+# input functions. Nothing here writes a file: the resolved config is written by rule
+# resolved_config.
 import glob
 import json
 import os
 import sys
-from pathlib import Path
 
-import yaml
 from snakemake.utils import validate
 
 import hepdl
-from hepdl.config import validate_config
+from hepdl.config import experiment_variants, validate_config
 from hepdl.core.errors import HepdlError
 
-# Validation, once: hepdl's validator first (JSON Schema with defaults plus cross-checks: experiments
-# naming datasets that exist, split fractions, model vs npix), which stops with ONE message naming
-# the key; then Snakemake's own validate against the same schema (it passes by then; it keeps the
-# workflow's schema visible to Snakemake tooling).
+# Validation, once: hepdl's validator first (JSON Schema with defaults, the model's option schema,
+# cross-checks: experiments naming datasets, transforms and corrections that exist, split
+# fractions), which stops with ONE message naming the key; then Snakemake's own validate against
+# the same schema (it passes by then; it keeps the workflow's schema visible to Snakemake tooling).
 try:
     validate_config(config)
 except HepdlError as err:
@@ -25,24 +25,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 VERSION = hepdl.__version__
 SEED = config["seed"]
 
-# Every CLI call reads the resolved config (defaults filled, command-line overrides applied)
-# from this file. It is rewritten only when its content changes; rules carry the config sections
-# they depend on as params, so editing a section reruns exactly the stages it affects.
+# Every CLI call reads the resolved config (defaults filled, command-line overrides applied) from
+# this file, written by rule resolved_config. Rules take it as an `ancient` input (its modification
+# time never triggers a rerun) and carry the config sections they depend on as params, so editing
+# a section reruns exactly the stages it affects.
 RESOLVED_CONFIG = "results/config.resolved.yaml"
-
-
-def _write_resolved_config(path=RESOLVED_CONFIG):
-    text = yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=True)
-    target = Path(path)
-    if target.exists() and target.read_text() == text:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
-
-
-_write_resolved_config()
+VARIANTS = experiment_variants(config)
 
 
 def section(*keys):
@@ -94,13 +82,23 @@ def train_images(wildcards):
     return images_of(experiment(wildcards.experiment)["train"])
 
 
+#: scored roles: the test jets of the background and signal datasets, and the validation jets of
+#: the training dataset (score corrections are fitted on them)
+ROLES = {"background": ("background", "test"), "signal": ("signal", "test"), "validation": ("train", "validation")}
+
+
 def role_images(wildcards):
-    """Images of the background or signal dataset of an experiment (the test split is scored)."""
-    return images_of(experiment(wildcards.experiment)[wildcards.role])
+    """Images of the dataset a role scores."""
+    return images_of(experiment(wildcards.experiment)[ROLES[wildcards.role][0]])
 
 
-def experiment_variants():
-    return [(name, variant) for name, exp in config["experiments"].items() for variant in exp["variants"]]
+def role_split(wildcards):
+    return ROLES[wildcards.role][1]
+
+
+def trainings():
+    """(experiment, transform) pairs: one training each."""
+    return [(name, transform) for name, exp in config["experiments"].items() for transform in exp["transforms"]]
 
 
 def training_threads():
@@ -108,7 +106,7 @@ def training_threads():
     one-thread trainings on 2 cores train 1.3x the images/s of one two-thread training after
     the other), at least 1, at most 8."""
     cores = workflow.cores if isinstance(workflow.cores, int) and workflow.cores > 0 else 2
-    return max(1, min(8, cores // max(1, len(experiment_variants()))))
+    return max(1, min(8, cores // max(1, len(trainings()))))
 
 
 def gpus_for_device():
@@ -116,20 +114,26 @@ def gpus_for_device():
     return 1 if str(config["training"]["device"]).startswith("cuda") else 0
 
 
-def scores_of(experiment_name, variant):
-    """The background and signal scores files of one experiment and variant."""
-    return {role: f"results/scores/{experiment_name}/{variant}/{role}.h5" for role in ("background", "signal")}
+def scores_of(experiment_name, transform, roles=("background", "signal")):
+    """The scores files of one experiment's model (trained with one image transform)."""
+    return {role: f"results/scores/{experiment_name}/{transform}/{role}.h5" for role in roles}
+
+
+def evaluate_inputs(wildcards):
+    roles = ("background", "signal") if wildcards.correction == "none" else ("background", "signal", "validation")
+    return scores_of(wildcards.experiment, wildcards.transform, roles)
 
 
 def all_metrics():
-    rows = [f"results/metrics/{name}/{variant}.json" for name, variant in experiment_variants()]
+    rows = [f"results/metrics/{v['experiment']}/{v['transform']}/{v['correction']}.json" for v in VARIANTS]
     rows += [f"results/metrics/{name}/baselines.json" for name in config["experiments"]]
     return rows
 
 
 wildcard_constraints:
     shard=r"\d+",
-    role="background|signal",
+    role="background|signal|validation",
     dataset="|".join(config["datasets"]),
     experiment="|".join(config["experiments"]),
-    variant="|".join(config["postprocessing"]),
+    transform="|".join(config["image_transforms"]),
+    correction="|".join(["none", *config["score_corrections"]]),

@@ -1,13 +1,16 @@
 rule evaluate:
+    # one variant: the model of (experiment, transform) with one score correction
     input:
-        unpack(lambda wc: scores_of(wc.experiment, wc.variant)),
+        unpack(evaluate_inputs),
+        config=ancient(RESOLVED_CONFIG),
     output:
-        "results/metrics/{experiment}/{variant}.json",
+        "results/metrics/{experiment}/{transform}/{correction}.json",
     log:
-        "results/logs/evaluate/{experiment}_{variant}.log",
+        "results/logs/evaluate/{experiment}_{transform}_{correction}.log",
     params:
-        config=RESOLVED_CONFIG,
-        settings=section("evaluation"),
+        settings=lambda wc: section("evaluation")
+        + (section("score_corrections", wc.correction) if wc.correction != "none" else ""),
+        validation=lambda wc, input: f"--validation {input.validation}" if "validation" in input.keys() else "",
         version=VERSION,
     threads: 1
     resources:
@@ -16,22 +19,22 @@ rule evaluate:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl evaluate --config {params.config} --experiment {wildcards.experiment}"
-        " --variant {wildcards.variant} --background {input.background} --signal {input.signal}"
-        " --output {output} 2> {log}"
+        "hepdl evaluate --config {input.config} --experiment {wildcards.experiment}"
+        " --transform {wildcards.transform} --correction {wildcards.correction} {params.validation}"
+        " --background {input.background} --signal {input.signal} --output {output} 2> {log}"
 
 
 rule baselines:
     # Baselines need only the test jets' metadata, which every scores file carries: take the
-    # scores of the experiment's first variant (same test jets for every variant).
+    # scores of the experiment's first transform (same test jets for every transform).
     input:
-        unpack(lambda wc: scores_of(wc.experiment, experiment(wc.experiment)["variants"][0])),
+        unpack(lambda wc: scores_of(wc.experiment, experiment(wc.experiment)["transforms"][0])),
+        config=ancient(RESOLVED_CONFIG),
     output:
         "results/metrics/{experiment}/baselines.json",
     log:
         "results/logs/evaluate/{experiment}_baselines.log",
     params:
-        config=RESOLVED_CONFIG,
         settings=section("evaluation"),
         version=VERSION,
     threads: 1
@@ -41,7 +44,7 @@ rule baselines:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl evaluate --config {params.config} --experiment {wildcards.experiment} --baselines"
+        "hepdl evaluate --config {input.config} --experiment {wildcards.experiment} --baselines"
         " --background {input.background} --signal {input.signal} --output {output} 2> {log}"
 
 

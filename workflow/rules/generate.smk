@@ -1,4 +1,6 @@
 rule generate:
+    input:
+        config=ancient(RESOLVED_CONFIG),
     output:
         "results/jets/{dataset}/shard{shard}.root",
     log:
@@ -6,7 +8,6 @@ rule generate:
     benchmark:
         "results/benchmarks/generate/{dataset}_shard{shard}.tsv"
     params:
-        config=RESOLVED_CONFIG,
         settings=lambda wc: section("datasets", wc.dataset) + section("generation") + str(SEED),
         version=VERSION,
     threads: 1
@@ -16,5 +17,5 @@ rule generate:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl generate --config {params.config} --dataset {wildcards.dataset}"
+        "hepdl generate --config {input.config} --dataset {wildcards.dataset}"
         " --shard {wildcards.shard} --output {output} 2> {log}"

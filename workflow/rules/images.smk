@@ -1,6 +1,7 @@
 rule images:
     input:
-        jets_input,
+        config=ancient(RESOLVED_CONFIG),
+        jets=jets_input,
     output:
         images="results/images/{dataset}/shard{shard}.h5",
         average=report(
@@ -20,7 +21,6 @@ rule images:
     benchmark:
         "results/benchmarks/images/{dataset}_shard{shard}.tsv"
     params:
-        config=RESOLVED_CONFIG,
         settings=lambda wc: section("images") + section("split") + section("datasets", wc.dataset),
         version=VERSION,
     threads: 1
@@ -30,6 +30,6 @@ rule images:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl images --config {params.config} --dataset {wildcards.dataset}"
-        " --input {input} --output {output.images} --plots results/plots/images/{wildcards.dataset}"
+        "hepdl images --config {input.config} --dataset {wildcards.dataset}"
+        " --input {input.jets} --output {output.images} --plots results/plots/images/{wildcards.dataset}"
         " 2> {log}"

@@ -1,7 +1,8 @@
 rule report:
     input:
+        config=ancient(RESOLVED_CONFIG),
         metrics=all_metrics(),
-        histories=[f"results/models/{name}/{variant}/history.csv" for name, variant in experiment_variants()],
+        histories=[f"results/models/{name}/{transform}/history.csv" for name, transform in trainings()],
     output:
         html="results/report/index.html",
         plots=report(
@@ -13,9 +14,8 @@ rule report:
     log:
         "results/logs/report.log",
     params:
-        config=RESOLVED_CONFIG,
         histories=lambda wc, input: " ".join(
-            f"{name}/{variant}={path}" for (name, variant), path in zip(experiment_variants(), input.histories)
+            f"{name}/{transform}={path}" for (name, transform), path in zip(trainings(), input.histories)
         ),
         version=VERSION,
     threads: 1
@@ -25,5 +25,5 @@ rule report:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl report --config {params.config} --metrics {input.metrics}"
+        "hepdl report --config {input.config} --metrics {input.metrics}"
         " --histories {params.histories} --output {output.html} 2> {log}"

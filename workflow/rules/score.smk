@@ -1,14 +1,17 @@
 rule score:
+    # role background / signal: the test jets of the experiment's background / signal dataset;
+    # role validation: the validation jets of its training dataset (score corrections are fitted on them)
     input:
-        model="results/models/{experiment}/{variant}/model.pt",
+        model="results/models/{experiment}/{transform}/model.pt",
         images=role_images,
     output:
-        "results/scores/{experiment}/{variant}/{role}.h5",
+        "results/scores/{experiment}/{transform}/{role}.h5",
     log:
-        "results/logs/score/{experiment}_{variant}_{role}.log",
+        "results/logs/score/{experiment}_{transform}_{role}.log",
     benchmark:
-        "results/benchmarks/score/{experiment}_{variant}_{role}.tsv"
+        "results/benchmarks/score/{experiment}_{transform}_{role}.tsv"
     params:
+        split=role_split,
         device=config["training"]["device"],
         version=VERSION,
     threads: 1
@@ -19,5 +22,5 @@ rule score:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl score --model {input.model} --images {input.images} --split test"
+        "hepdl score --model {input.model} --images {input.images} --split {params.split}"
         " --device {params.device} --output {output} 2> {log}"

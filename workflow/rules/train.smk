@@ -1,16 +1,18 @@
 rule train:
+    # one model per (experiment, image transform); score corrections need no retraining
     input:
-        train_images,
+        config=ancient(RESOLVED_CONFIG),
+        images=train_images,
     output:
-        model="results/models/{experiment}/{variant}/model.pt",
-        history="results/models/{experiment}/{variant}/history.csv",
+        model="results/models/{experiment}/{transform}/model.pt",
+        history="results/models/{experiment}/{transform}/history.csv",
     log:
-        "results/logs/train/{experiment}_{variant}.log",
+        "results/logs/train/{experiment}_{transform}.log",
     benchmark:
-        "results/benchmarks/train/{experiment}_{variant}.tsv"
+        "results/benchmarks/train/{experiment}_{transform}.tsv"
     params:
-        config=RESOLVED_CONFIG,
-        settings=lambda wc: section("model") + section("training") + section("postprocessing", wc.variant) + str(SEED),
+        settings=lambda wc: section("model") + section("training") + section("image_transforms", wc.transform)
+        + str(SEED),
         version=VERSION,
     # the cores Snakemake was given, spread over the training jobs (override: --set-threads train=N)
     threads: training_threads()
@@ -22,5 +24,5 @@ rule train:
     conda:
         "../envs/hepdl.yaml"
     shell:
-        "hepdl train --config {params.config} --variant {wildcards.variant}"
-        " --images {input} --output {output.model} --history {output.history} 2> {log}"
+        "hepdl train --config {input.config} --transform {wildcards.transform}"
+        " --images {input.images} --output {output.model} --history {output.history} 2> {log}"
