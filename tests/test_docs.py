@@ -21,10 +21,12 @@ SCRIPT = ROOT / "scripts" / "config_reference.py"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("config_reference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if "config_reference" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("config_reference", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["config_reference"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["config_reference"]
 
 
 def test_config_reference_is_up_to_date():
