@@ -2,7 +2,7 @@
 CORES ?= all
 ARGS ?=   # more snakemake arguments, e.g. ARGS="--directory .test" for the tiny CI config
 
-.PHONY: run test setup clean
+.PHONY: run test setup lint docs clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,6 +15,14 @@ run: setup  ## the full default workflow on generated data, ending in results/re
 
 test: setup  ## the test suite (fast, offline)
 	.venv/bin/python -m pytest
+
+# For developers (CI runs both after `make test`; see .ci/run):
+lint: setup  ## ruff, configured in pyproject.toml
+	.venv/bin/ruff check .
+
+docs: setup  ## the documentation site (docs/, mkdocs.yml) built strictly, warnings are errors, into site/
+	.venv/bin/python scripts/config_reference.py --check
+	.venv/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf results .snakemake

@@ -1,4 +1,4 @@
-"""Speed of jet generation, and the pTHat-window bias check of the README.
+"""Speed of jet generation, and the pTHat-window bias check of docs/generation.md.
 
 ``python benchmarks/bench_generate.py speed [--events 1500] [--process qcd top] [--slowjet]``
     Per process (qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole

@@ -16,5 +16,5 @@ fi
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     .venv/bin/python -m pip install --quiet "${HEPDL_TORCH:-torch==2.13.0}"
 fi
-.venv/bin/python -m pip install --quiet -e ".[test,slurm]"
+.venv/bin/python -m pip install --quiet -e ".[dev]"  # test, slurm, docs (mkdocs), lint (ruff)
 touch "$stamp"
