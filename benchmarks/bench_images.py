@@ -25,16 +25,16 @@ import os
 os.environ["NUMBA_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = "1"
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import awkward as ak  # noqa: E402
-import numpy as np  # noqa: E402
+import awkward as ak
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 EF_VENV = HERE / ".venv-energyflow"

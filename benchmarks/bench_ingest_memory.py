@@ -14,7 +14,8 @@ carries a forked child's pre-exec peak into it). The highest VmRSS in each quart
 is printed too: memory that grows with the jets processed shows as a rising sequence. The verdict:
 every peak under ``--limit-mib`` (2048), and the 1M-jet peak within ``--growth-tolerance`` of the
 200k-jet peak at the same chunk size. (Compare files that each hold several full chunks: the
-peak comes while one chunk is processed and the next read, so a file of 1.5 chunks peaks lower.) Files go to ``benchmarks/out/`` (git-ignored) and are removed afterwards. ``bench_images.py``
+peak comes while one chunk is processed and the next read, so a file of 1.5 chunks peaks lower.) Files go to
+``benchmarks/out/`` (git-ignored) and are removed afterwards. ``bench_images.py``
 measures the same for ``build_images`` in-process at the default chunk size; this one adds the
 CLI, two chunk sizes and the file-size comparison.
 """
@@ -131,7 +132,8 @@ def main() -> None:
             results.append(record)
             print(f"hepdl images {n_jets:>9,} jets, chunk_size {chunk_size:>7}: peak RSS "
                   f"{record['peak_rss_mib_vmhwm']:.0f} MiB (VmHWM; ru_maxrss {record['peak_rss_mib_ru_maxrss']:.0f}), "
-                  f"{record['seconds']:.0f} s, images file {record['images_file_mib']:.0f} MiB; highest RSS per quarter "
+                  f"{record['seconds']:.0f} s, images file {record['images_file_mib']:.0f} MiB; "
+                  "highest RSS per quarter "
                   f"of the run {record['rss_mib_by_quarter']} MiB", flush=True)
         jets.unlink()
 
@@ -143,7 +145,8 @@ def main() -> None:
         print(f"chunk_size {chunk_size}: peak grows {100 * growth:+.1f}% from {rows[0]['n_jets']:,} to "
               f"{rows[-1]['n_jets']:,} jets")
     print(json.dumps(results))
-    print("PASS" if ok else "FAIL", f"(limit {args.limit_mib:.0f} MiB, growth tolerance {100 * args.growth_tolerance:.0f}%)")
+    print("PASS" if ok else "FAIL",
+          f"(limit {args.limit_mib:.0f} MiB, growth tolerance {100 * args.growth_tolerance:.0f}%)")
     sys.exit(0 if ok else 1)
 
 

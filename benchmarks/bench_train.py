@@ -38,7 +38,8 @@ def main() -> int:
     parser.add_argument("--jets", type=int, default=8192, help="training jets")
     parser.add_argument("--epochs", type=int, default=4, help="interleaved epochs per loop (the first dropped)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
-    parser.add_argument("--end-to-end", type=int, default=3, metavar="N", help="epochs of hepdl.training.train.train (0: skip)")
+    parser.add_argument("--end-to-end", type=int, default=3, metavar="N",
+                        help="epochs of hepdl.training.train.train (0: skip)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -61,7 +62,8 @@ def main() -> int:
         print("training loop, images/s per epoch (median; ratio to before):", flush=True)
         for name, values in rates.items():
             median = statistics.median(values)
-            print(f"  {name:20s} {median:7.0f}  x{median / before:.2f}   epochs {[round(v) for v in values]}", flush=True)
+            epochs = [round(v) for v in values]
+            print(f"  {name:20s} {median:7.0f}  x{median / before:.2f}   epochs {epochs}", flush=True)
         validation(config, images_file)
         if args.end_to_end:
             end_to_end(config, images_file, Path(tmp))
@@ -210,7 +212,8 @@ def inference(images_file, model_path, threads: int) -> None:
     for start in range(0, len(xn), 4096):
         session.run(None, {"images": xn[start:start + 4096]})
     ort_rate = len(xn) / (time.perf_counter() - t0)
-    print(f"inference ({len(x)} jets, batch 4096): torch {torch_rate:.0f} images/s, onnxruntime {ort_rate:.0f} images/s")
+    print(f"inference ({len(x)} jets, batch 4096): torch {torch_rate:.0f} images/s, "
+          f"onnxruntime {ort_rate:.0f} images/s")
 
 
 if __name__ == "__main__":

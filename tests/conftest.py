@@ -34,8 +34,8 @@ def generated_jets_arrays():
 @pytest.fixture(scope="session")
 def generated_jets_files(tmp_path_factory, generated_jets_arrays):
     """{"qcd": Path, "top": Path} of small canonical jets ROOT files (see ``generated_jets_arrays``)."""
-    from hepdl.io.jets_file import write_jets
     from hepdl.core.provenance import provenance
+    from hepdl.io.jets_file import write_jets
 
     directory = tmp_path_factory.mktemp("generated_jets")
     paths = {}

@@ -113,11 +113,13 @@ def test_experiments_name_defined_transforms_and_corrections():
 
     config = minimal()
     config["experiments"]["e"]["transforms"] = ["smeared"]
-    with pytest.raises(ConfigError, match="'experiments.e.transforms': 'smeared' is not defined under 'image_transforms'"):
+    with pytest.raises(ConfigError,
+                       match="'experiments.e.transforms': 'smeared' is not defined under 'image_transforms'"):
         validate_config(config)
     config = minimal()
     config["experiments"]["e"]["corrections"] = ["none", "decorrelated"]
-    with pytest.raises(ConfigError, match="'decorrelated' is not defined under 'score_corrections' \\(defined: none\\)"):
+    with pytest.raises(ConfigError,
+                       match="'decorrelated' is not defined under 'score_corrections' \\(defined: none\\)"):
         validate_config(config)
     config = {**minimal(), "score_corrections": {"none": {}}}
     with pytest.raises(ConfigError, match="score_corrections"):

@@ -10,13 +10,12 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-
-from hepdl.config import load_config
-from hepdl.training.export import export_onnx
-from hepdl.models.model_file import load_model
-from hepdl.training.train import train
 from test_train import NPIX, tiny_config, write_images_file
 
+from hepdl.config import load_config
+from hepdl.models.model_file import load_model
+from hepdl.training.export import export_onnx
+from hepdl.training.train import train
 
 MODELS = {"conv_ae": None, "dense_ae": {"name": "dense_ae", "options": {"hidden": [32], "latent_dim": 4}}}
 

@@ -12,8 +12,8 @@ import pytest
 from hepdl.cli import main
 from hepdl.config import load_config
 from hepdl.core.errors import HepdlError
-from hepdl.images.store import COLUMNS, build_images, images_file_info, iter_images, read_images
 from hepdl.images.preprocess import jet_images
+from hepdl.images.store import COLUMNS, build_images, images_file_info, iter_images, read_images
 from hepdl.io.jets_file import write_jets
 
 

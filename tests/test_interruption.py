@@ -21,20 +21,19 @@ import sys
 import time
 from pathlib import Path
 
-import awkward as ak
 import h5py
 import numpy as np
 import pytest
 import torch
 import yaml
-
-from hepdl.core.checkpoint import load_checkpoint
-from hepdl.cli import main
-from hepdl.core.errors import HepdlError
-from hepdl.io.jets_file import write_jets
 from test_bad_input import base_config, leftovers, with_value, write_config
 from test_io import random_canonical
 from test_train import write_images_file
+
+from hepdl.cli import main
+from hepdl.core.checkpoint import load_checkpoint
+from hepdl.core.errors import HepdlError
+from hepdl.io.jets_file import write_jets
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

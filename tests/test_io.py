@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import uproot
 
-from hepdl.io.canonical import ReadStats
 from hepdl.config import load_config
 from hepdl.core.errors import ConfigError, HepdlError, InputFileError
-from hepdl.io.readers import _Chunk, _raw_root_chunk, expand_files, iter_jets, read_jets
+from hepdl.io.canonical import ReadStats
 from hepdl.io.jets_file import write_jets
 from hepdl.io.reader_config import reader_settings
+from hepdl.io.readers import _Chunk, _raw_root_chunk, expand_files, iter_jets, read_jets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "config" / "examples"
 
@@ -102,7 +102,8 @@ def test_lists_and_globs_of_files_are_read_in_order(tmp_path):
     assert out.source_file.tolist() == [str(tmp_path / f"part{i}.root") for i in range(3) for _ in range(10)]
     listed = read_jets([tmp_path / "part2.root", tmp_path / "part0.root"])
     assert listed.source_file[0] == str(tmp_path / "part2.root") and len(listed) == 20
-    assert expand_files([str(tmp_path / "part[02].root")]) == [str(tmp_path / "part0.root"), str(tmp_path / "part2.root")]
+    expected = [str(tmp_path / "part0.root"), str(tmp_path / "part2.root")]
+    assert expand_files([str(tmp_path / "part[02].root")]) == expected
 
 
 # --------------------------------------------------------------------------- user ROOT layouts
@@ -152,11 +153,13 @@ def test_pt_eta_phi_m_constituents_and_phi_wrapped_into_range(tmp_path):
     mass = ak.Array([[0.14, 0.0]])
     write_tree(tmp_path / "m.root", {"c_pt": pt, "c_eta": eta, "c_phi": phi, "c_m": mass})
     reader = {"tree": "Events", "jet": None, "label_branch": None,
-              "constituents": {"kinematics": "pt_eta_phi_m", "pt": "c_pt", "eta": "c_eta", "phi": "c_phi", "mass": "c_m"}}
+              "constituents": {"kinematics": "pt_eta_phi_m", "pt": "c_pt", "eta": "c_eta", "phi": "c_phi",
+                               "mass": "c_m"}}
     out = read_jets(tmp_path / "m.root", reader=reader, label=3)
     assert out.const_pt.tolist() == [[20.0, 5.0]]
     np.testing.assert_allclose(out.const_phi[0], [-0.1, 4.0 - 2 * np.pi], rtol=1e-6)
-    np.testing.assert_allclose(out.const_e[0], [20 * np.cosh(1.0), np.sqrt((5 * np.cosh(0.5)) ** 2 + 0.14**2)], rtol=1e-6)
+    expected_e = [20 * np.cosh(1.0), np.sqrt((5 * np.cosh(0.5)) ** 2 + 0.14**2)]
+    np.testing.assert_allclose(out.const_e[0], expected_e, rtol=1e-6)
     assert out.label.tolist() == [3]
 
 
@@ -365,7 +368,8 @@ def test_constituent_branches_of_different_lengths_name_the_entries(tmp_path):
 
 def test_nan_kinematics_error_names_branch_and_entry_or_are_dropped_and_counted(tmp_path, caplog):
     jets = random_canonical(10)
-    jets = ak.with_field(jets, np.where(np.arange(10) == 6, np.nan, jets.jet_eta.to_numpy()).astype(np.float32), "jet_eta")
+    eta = np.where(np.arange(10) == 6, np.nan, jets.jet_eta.to_numpy()).astype(np.float32)
+    jets = ak.with_field(jets, eta, "jet_eta")
     write_jets(tmp_path / "nan.root", jets, {})
     with pytest.raises(InputFileError, match=r"nan.root \(tree 'jets'\): NaN or inf in branch 'jet_eta' at entry 6"):
         read_jets(tmp_path / "nan.root")
@@ -382,7 +386,8 @@ def test_zero_pt_constituent_gives_infinite_eta_which_is_a_bad_value(tmp_path):
     write_tree(tmp_path / "zero.root", {"Px": ak.Array([[0.0, 1.0]]), "Py": ak.Array([[0.0, 1.0]]),
                                         "Pz": ak.Array([[3.0, 1.0]]), "E": ak.Array([[3.0, 2.0]]),
                                         "truth": np.zeros(1, dtype=np.int32)})
-    with pytest.raises(InputFileError, match="zero.root .*NaN or inf in const eta computed from Px, Py, Pz, E at entry 0"):
+    with pytest.raises(InputFileError,
+                       match="zero.root .*NaN or inf in const eta computed from Px, Py, Pz, E at entry 0"):
         read_jets(tmp_path / "zero.root", reader=PXPYPZ_READER)
 
 

@@ -8,8 +8,19 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from hepdl.evaluation.metrics import (_bootstrap_aucs, auc_with_interval, distance_correlation, eps_b_at, mass_correlation,
-                           mass_sculpting, model_independence, rejection_at, roc, roc_points, tagger_metrics)
+from hepdl.evaluation.metrics import (
+    _bootstrap_aucs,
+    auc_with_interval,
+    distance_correlation,
+    eps_b_at,
+    mass_correlation,
+    mass_sculpting,
+    model_independence,
+    rejection_at,
+    roc,
+    roc_points,
+    tagger_metrics,
+)
 
 
 def _gaussians(n_bg=400, n_sig=300, shift=1.0, seed=0):
@@ -23,7 +34,7 @@ def test_roc_and_auc_agree_with_sklearn():
     labels = np.r_[np.zeros(bg.size), np.ones(sig.size)]
     eps_b, eps_s, thresholds = roc(bg, sig)
     ref = roc_curve(labels, np.r_[bg, sig])
-    for mine, theirs in zip((eps_b, eps_s, thresholds), ref):
+    for mine, theirs in zip((eps_b, eps_s, thresholds), ref, strict=True):
         np.testing.assert_array_equal(mine, theirs)
     auc, _, _ = auc_with_interval(bg, sig, n_bootstrap=0)
     assert auc == pytest.approx(roc_auc_score(labels, np.r_[bg, sig]))

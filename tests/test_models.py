@@ -85,7 +85,8 @@ def test_input_scale_travels_in_the_state_dict():
 
 
 def test_input_scaling_none_keeps_raw_pixels():
-    model = build_model(validate_model_config({"name": "conv_ae", "options": SMALL["conv_ae"], "input_scaling": "none"}), 16)
+    model_config = {"name": "conv_ae", "options": SMALL["conv_ae"], "input_scaling": "none"}
+    model = build_model(validate_model_config(model_config), 16)
     model.fit_input_scaling(unit_sum_images(5, 16))
     assert float(model.input_scale) == 1.0
 
@@ -120,10 +121,12 @@ def test_conv_ae_options(options):
     assert model(torch.rand(2, 1, 40, 40)).shape == (2, 1, 40, 40)
 
 
-@pytest.mark.parametrize(("npix", "conv_layers"), [(41, [4, "pool", 4]), (42, [4, "pool", 4, "pool", 4]), (7, ["pool", 3])])
+@pytest.mark.parametrize(("npix", "conv_layers"),
+                         [(41, [4, "pool", 4]), (42, [4, "pool", 4, "pool", 4]), (7, ["pool", 3])])
 def test_conv_ae_takes_any_npix(npix, conv_layers):
     """Images whose size the pooling does not divide are padded and the reconstruction cropped."""
-    model = build_model(validate_model_config({"name": "conv_ae", "options": {"conv_layers": conv_layers, "dense": [8]}}), npix)
+    model_config = {"name": "conv_ae", "options": {"conv_layers": conv_layers, "dense": [8]}}
+    model = build_model(validate_model_config(model_config), npix)
     assert model(torch.rand(2, 1, npix, npix)).shape == (2, 1, npix, npix)
 
 

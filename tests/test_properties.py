@@ -22,12 +22,12 @@ import numpy as np
 import uproot
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from hepdl.io.canonical import CANONICAL_FIELDS
-from hepdl.core.errors import HepdlError
-from hepdl.io.readers import read_jets
-from hepdl.io.jets_file import write_jets
 from test_io import _nanoaod_file, random_canonical
+
+from hepdl.core.errors import HepdlError
+from hepdl.io.canonical import CANONICAL_FIELDS
+from hepdl.io.jets_file import write_jets
+from hepdl.io.readers import read_jets
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # phi in (-pi, pi] as float32: from the float32 just above -pi to float32(pi) (3.1415927 > pi),
@@ -66,8 +66,10 @@ def canonical_jets(draw) -> ak.Array:
 
 @SETTINGS
 @example(jets=ak.zip({"jet_pt": np.float32([600.0]), "jet_eta": np.float32([0.0]), "jet_phi": np.float32([np.pi]),
-                      "jet_mass": np.float32([80.0]), "label": np.int32([1]), "const_pt": ak.Array([np.float32([5.0, 1.0])]),
-                      "const_eta": ak.Array([np.float32([0.1, 0.2])]), "const_phi": ak.Array([np.float32([np.pi, PHI_MIN])]),
+                      "jet_mass": np.float32([80.0]), "label": np.int32([1]),
+                      "const_pt": ak.Array([np.float32([5.0, 1.0])]),
+                      "const_eta": ak.Array([np.float32([0.1, 0.2])]),
+                      "const_phi": ak.Array([np.float32([np.pi, PHI_MIN])]),
                       "const_e": ak.Array([np.float32([6.0, 2.0])])}, depth_limit=1), step_size="50 MB")
 @given(jets=canonical_jets(), step_size=st.sampled_from(["1 kB", "50 MB"]))
 def test_canonical_jets_round_trip_exactly(jets, step_size):
@@ -135,7 +137,7 @@ def reader_mappings(draw, file: str) -> dict:
             "pt_eta_phi_m": ("pt", "eta", "phi", "mass")}[kinematics]
     # px/py/pz read from the pt/eta/phi branches: right shapes, nonsense (but finite or not) values
     constituents = {"kinematics": kinematics, **{key: mostly(branch, st.sampled_from(BRANCHES))
-                                                  for key, branch in zip(keys, natural["const"].values())}}
+                                                  for key, branch in zip(keys, natural["const"].values(), strict=True)}}
     layout = mostly(natural["layout"], st.sampled_from(["jet_per_entry", "nested", "linked"]))
     link = natural["link"] or {"jet_index": "const_pt", "candidate_index": "const_eta"}
     if layout == "linked":

@@ -229,10 +229,12 @@ def test_a_score_correction_is_fitted_on_validation_scores_and_named_in_the_vari
     payload = json.loads(out.read_text())
     row = payload["rows"][0]
     assert row["variant"] == "plain+normalised" and row["transform"] == "plain" and row["correction"] == "normalised"
-    with h5py.File(root / "top_vs_qcd_plain_background.h5") as bg, h5py.File(root / "top_vs_qcd_plain_signal.h5") as sig:
-        from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score
 
-        scores = [f["jets/model_score"][:] / f["jets/average_image_error"][:] for f in (bg, sig)]
+    scores = []
+    for role in ("background", "signal"):
+        with h5py.File(root / f"top_vs_qcd_plain_{role}.h5") as f:
+            scores.append(f["jets/model_score"][:] / f["jets/average_image_error"][:])
     labels = np.r_[np.zeros(len(scores[0])), np.ones(len(scores[1]))]
     assert row["auc"] == pytest.approx(roc_auc_score(labels, np.r_[scores[0], scores[1]]), abs=1e-6)
     test_as_validation = root / "top_vs_qcd_plain_background.h5"

@@ -8,13 +8,13 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from test_train import NPIX, tiny_config, write_images_file
 
 from hepdl.config import section_defaults
 from hepdl.evaluation.score import score
 from hepdl.images.transforms import transform_images
 from hepdl.models.model_file import load_model
 from hepdl.training.train import train
-from test_train import NPIX, tiny_config, write_images_file
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,8 @@ def test_model_file_without_metadata_is_refused(tmp_path):
     save_checkpoint(tmp_path / "nometa.pt", "model", {"state_dict": {}}, {})
     with pytest.raises(CheckpointError, match="nometa.pt is a hepdl model file without 'model_config'"):
         load_model(tmp_path / "nometa.pt")
-    save_checkpoint(tmp_path / "mismatch.pt", "model", {"state_dict": {"w": torch.ones(1)}, "mean_image": torch.ones(2, 2)},
+    save_checkpoint(tmp_path / "mismatch.pt", "model",
+                    {"state_dict": {"w": torch.ones(1)}, "mean_image": torch.ones(2, 2)},
                     {"model_config": {"name": "conv_ae"}, "npix": 40, "transform": "plain", "transform_options": {}})
     with pytest.raises(CheckpointError, match="mismatch.pt: the weights do not fit the model"):
         load_model(tmp_path / "mismatch.pt")

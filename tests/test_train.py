@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from hepdl.core.checkpoint import load_checkpoint
 from hepdl.config import load_config
+from hepdl.core.checkpoint import load_checkpoint
 from hepdl.core.errors import CheckpointError
 from hepdl.training.train import checkpoint_path, epoch_permutation, train
 
@@ -32,7 +32,8 @@ def write_images_file(path: Path, n: int = 400, npix: int = NPIX, seed: int = 0,
     weight = rng.uniform(0.2, 0.5, size=n)
     core = np.exp(-(yy**2 + xx**2) / 2.0)[None]
     prong = np.exp(-((yy[None] - centres[:, :1, None]) ** 2 + (xx[None] - centres[:, 1:, None]) ** 2) / 2.0)
-    images = (1 - weight)[:, None, None] * core / core.sum() + weight[:, None, None] * prong / prong.sum(axis=(1, 2), keepdims=True)
+    prong = prong / prong.sum(axis=(1, 2), keepdims=True)
+    images = (1 - weight)[:, None, None] * core / core.sum() + weight[:, None, None] * prong
     images = (images * scale).astype(np.float32)
     draw = rng.uniform(size=n)
     split = np.where(draw < splits[0], 0, np.where(draw < splits[1], 1, 2)).astype(np.uint8)
@@ -95,7 +96,8 @@ def test_training_learns_the_images(images_file, tmp_path):
     trained, _, _ = load_model(tmp_path / "m.pt")
     trained_loss = float(jet_losses(trained, train_images, torch.device("cpu")).mean())
     assert trained_loss < untrained_loss / 10
-    assert summary["val_loss_over_average_image"] == pytest.approx(summary["best_val_loss"] / summary["average_image_loss"])
+    ratio = summary["best_val_loss"] / summary["average_image_loss"]
+    assert summary["val_loss_over_average_image"] == pytest.approx(ratio)
     assert summary["val_loss_over_average_image"] < 0.6 and summary["learned"] is True
     with history_path.open() as handle:
         rows = list(csv.DictReader(handle))

@@ -50,6 +50,38 @@ def test_default_config_dry_run(tmp_path):
         assert f"rule {rule}:" in out or f"\n{rule} " in out
 
 
+def test_dry_run_parses_without_torch_and_writes_nothing(tmp_path):
+    """The Snakefile validates the config without importing torch (a `torch` that refuses to
+    import is first on the path) and writes no file while parsing, even the resolved config."""
+    workdir = _workdir(tmp_path / "work", ROOT / ".test" / "config")
+    fake = tmp_path / "no_torch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('torch imported while parsing the workflow')\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), env.get("PYTHONPATH", "")])
+    cmd = [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--dry-run", "--cores", "2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    _assert_ok(result)
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == ["config"]
+
+
+def test_training_on_cuda_asks_for_a_gpu(tmp_path):
+    workdir = _workdir(tmp_path, ROOT / ".test" / "config")
+    config = workdir / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("training:\n", "training:\n  device: cuda\n"))
+    result = snakemake(workdir, "--dry-run", "--cores", "2")
+    _assert_ok(result)
+    out = result.stdout + result.stderr
+    jobs = out.split("\nrule ")[1:] if "\nrule " in out else out.split("rule ")[1:]
+    train_jobs = [j for j in jobs if j.startswith("train:")]
+    score_jobs = [j for j in jobs if j.startswith("score:")]
+    assert train_jobs and all("gpu=1" in j.split("\n\n")[0] for j in train_jobs)
+    assert score_jobs and all("gpu=1" in j.split("\n\n")[0] for j in score_jobs)
+    generate_jobs = [j for j in jobs if j.startswith("generate:")]
+    assert generate_jobs and not any("gpu=1" in j.split("\n\n")[0] for j in generate_jobs)
+
+
 def test_bad_config_key_stops_with_one_message(tmp_path):
     workdir = _workdir(tmp_path, ROOT / ".test" / "config")
     config = workdir / "config" / "config.yaml"

@@ -7,6 +7,7 @@ import argparse
 from hepdl.core.errors import HepdlError
 from hepdl.training.export import export_onnx
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="MODEL.pt", help="model file written by `hepdl train`")
     parser.add_argument("--format", default="onnx", choices=["onnx"], help="export format (onnx)")

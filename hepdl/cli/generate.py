@@ -76,8 +76,8 @@ def _settings_from_args(args: argparse.Namespace) -> tuple[str, int, int, dict[s
 
 def run(args: argparse.Namespace) -> int:
     """``hepdl generate``: generate jets and write them with :func:`hepdl.io.jets_file.write_jets`."""
-    from hepdl.io.jets_file import write_jets
     from hepdl.core.provenance import provenance
+    from hepdl.io.jets_file import write_jets
 
     process, n_jets, seed, settings, extras = _settings_from_args(args)
     resolve_settings(process, settings)  # fail before Pythia starts

@@ -6,6 +6,7 @@ import argparse
 
 from hepdl.evaluation.score import DEFAULT_BATCH, default_device, score
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="MODEL.pt", help="model file written by `hepdl train`")
     parser.add_argument("--images", nargs="+", required=True, metavar="PATH", help="images files (HDF5)")

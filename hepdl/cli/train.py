@@ -7,9 +7,12 @@ import argparse
 from hepdl.config import load_config
 from hepdl.training.train import train
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--images", nargs="+", required=True, metavar="PATH", help="images files (HDF5) of the training dataset")
-    parser.add_argument("--output", required=True, metavar="MODEL.pt", help="model file to write (training state goes to MODEL.pt.ckpt)")
+    parser.add_argument("--images", nargs="+", required=True, metavar="PATH",
+                        help="images files (HDF5) of the training dataset")
+    parser.add_argument("--output", required=True, metavar="MODEL.pt",
+                        help="model file to write (training state goes to MODEL.pt.ckpt)")
     parser.add_argument("--config", metavar="FILE", help="config file (default: built-in defaults)")
     parser.add_argument("--transform", default="plain", help="image transform (config key image_transforms.NAME)")
     parser.add_argument("--epochs", type=int, help="override training.max_epochs")

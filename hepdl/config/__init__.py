@@ -113,7 +113,8 @@ def _cross_check(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config key 'experiments.{name}.{role}': dataset '{experiment[role]}' is not "
                     f"defined under 'datasets' (defined: {', '.join(sorted(datasets))})")
-        for key, section, implicit in (("transforms", "image_transforms", ()), ("corrections", "score_corrections", ("none",))):
+        for key, section, implicit in (("transforms", "image_transforms", ()),
+                                       ("corrections", "score_corrections", ("none",))):
             defined = [*implicit, *config[section]]
             for item in experiment[key]:
                 if item not in defined:

@@ -60,7 +60,7 @@ class Progress:
         log.info("%s: done, %d %s in %.1f s (%.0f %s/s)", self.desc, self.n, self.unit, elapsed,
                  self.n / max(elapsed, 1e-9), self.unit)
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:

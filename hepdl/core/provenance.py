@@ -49,7 +49,7 @@ def git_commit() -> str:
 def provenance(config: dict[str, Any] | None = None, seed: int | None = None, **extra: Any) -> dict[str, Any]:
     """A JSON-serialisable record of what made an output."""
     record: dict[str, Any] = {
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "hepdl_version": hepdl.__version__,
         "git_commit": git_commit(),
         "versions": package_versions(),

@@ -85,7 +85,8 @@ def read_scores(path: str | Path, need: tuple[str, ...], split: str = "test") ->
         raise InputFileError(f"scores file {path}: /jets columns have different lengths {lengths}")
     code = SPLIT_CODES[split]
     if "split" in columns and np.any(columns["split"] != code):
-        why = "only test jets may be evaluated" if split == "test" else "score corrections are fitted on validation jets"
+        why = ("only test jets may be evaluated" if split == "test"
+               else "score corrections are fitted on validation jets")
         raise InputFileError(f"scores file {path}: {np.count_nonzero(columns['split'] != code)} jets are not "
                              f"from the {split} split; {why}")
     for name in need:

@@ -201,7 +201,8 @@ def mass_correlation(background_scores: np.ndarray, background_mass: np.ndarray,
     scores = _check("background scores", background_scores)
     mass = np.asarray(background_mass, dtype=np.float64).ravel()
     pearson = float(np.corrcoef(scores, mass)[0, 1]) if scores.std() > 0 and mass.std() > 0 else 0.0
-    return {"pearson_score_mass": pearson, "distance_correlation_score_mass": distance_correlation(scores, mass, seed=seed)}
+    return {"pearson_score_mass": pearson,
+            "distance_correlation_score_mass": distance_correlation(scores, mass, seed=seed)}
 
 
 def model_independence(rows: list[dict[str, Any]], eps_s_list: list[float] | None = None) -> list[dict[str, Any]]:

@@ -88,10 +88,10 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
     of ``images.chunk_size``; jets with no constituent in the image window are dropped (counted)
     or raise :class:`HepdlError`, per ``images.empty_jets``.
     """
-    from hepdl.io.canonical import ReadStats
-    from hepdl.io.readers import iter_jets  # the readers pull in uproot / pandas
     from hepdl.core.progress import Progress
     from hepdl.core.provenance import provenance
+    from hepdl.io.canonical import ReadStats
+    from hepdl.io.readers import iter_jets  # the readers pull in uproot / pandas
 
     images_cfg = config["images"]
     options = image_options(images_cfg)

@@ -1,8 +1,8 @@
 """The reader settings: how a user's files map onto the canonical jets schema.
 
-A dataset's ``reader`` block (see the config schema, ``datasets.<name>.reader``, and the README
-section "Your own dataset") is validated here against the same JSON Schema that validates the
-config file, with its defaults filled in, so ``iter_jets(files, reader={...})`` in a notebook
+A dataset's ``reader`` block (config schema ``$defs/reader``, ``datasets.<name>.reader``; see
+docs/your-own-data.md) is validated here against the same JSON Schema that validates the config
+file, with its defaults filled in, so ``iter_jets(files, reader={...})`` in a notebook
 accepts exactly what a config file accepts. ``reader={}`` (or ``None``) describes hepdl's own
 canonical jets files (TTree ``jets``, branches ``jet_pt`` ..., ``const_pt`` ...).
 """

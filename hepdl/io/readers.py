@@ -2,7 +2,7 @@
 
 :func:`iter_jets` streams canonical jets (see :mod:`hepdl.io.jets_file` and
 :data:`hepdl.io.canonical.CANONICAL_FIELDS`) from hepdl's own files or from a user's files
-mapped by a ``reader`` block (:mod:`hepdl.io.reader_config`; README, "Your own dataset"). Files are
+mapped by a ``reader`` block (:mod:`hepdl.io.reader_config`; docs/your-own-data.md). Files are
 read chunk by chunk with ``TTree.iterate(step_size=...)`` (ROOT) or row blocks (HDF5), so
 memory follows ``step_size``, not the file size. Three ROOT layouts are understood:
 
@@ -33,9 +33,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl.io.canonical import RawJets, ReadStats, Selection, canonicalise, empty_jets, entry_text
 from hepdl.config import parse_size
 from hepdl.core.errors import HepdlError, InputFileError
+from hepdl.io.canonical import RawJets, ReadStats, Selection, canonicalise, empty_jets, entry_text
 from hepdl.io.reader_config import constituent_branches, reader_settings
 from hepdl.io.toptagging_h5 import iter_raw_toptagging
 
@@ -87,7 +87,7 @@ def _open_tree(path: str, tree_name: str):
     try:
         file = uproot.open(path)
         classnames = file.classnames(cycle=False)
-    except Exception as err:  # noqa: BLE001 - uproot raises many types for corrupt files
+    except Exception as err:
         raise InputFileError(f"{path}: cannot read the ROOT file, truncated or corrupt? "
                              f"({type(err).__name__}: {err})") from None
     trees = sorted(k for k, c in classnames.items() if c == "TTree")
@@ -99,7 +99,7 @@ def _open_tree(path: str, tree_name: str):
                              f"set the reader's `tree`")
     try:
         tree = file[tree_name]
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         file.close()
         raise InputFileError(f"{path}: cannot read tree '{tree_name}', truncated or corrupt? "
                              f"({type(err).__name__}: {err})") from None
@@ -309,7 +309,7 @@ def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_lab
         _check_branches(path, tree_name, tree, branches)
         try:  # uproot takes an int step_size as entries: turn the byte budget into entries
             entries_per_step = max(1, int(tree.num_entries_for(step_size, filter_name=branches)))
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branch metadata, truncated "
                                  f"or corrupt? ({type(err).__name__}: {err})") from None
         iterator = tree.iterate(filter_name=branches, step_size=entries_per_step, library="ak", report=True)
@@ -320,7 +320,7 @@ def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_lab
                 return
             except HepdlError:
                 raise
-            except Exception as err:  # noqa: BLE001 - uproot's errors for bad baskets vary
+            except Exception as err:
                 raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branches "
                                      f"{', '.join(branches)}, truncated or corrupt? "
                                      f"({type(err).__name__}: {err})") from None

@@ -1,9 +1,10 @@
 """Deterministic train / validation / test assignment of jets.
 
 A jet's split depends only on the name of the file it came from (without directories), its
-entry number in that file and its index among the jets of that entry: a 64-bit mixing hash of these, mapped to [0, 1), is compared with the
-cumulative fractions. No random state is involved, so the same jet lands in the same split in
-every run, on every machine, whatever the chunking or the order of the files.
+entry number in that file and its index among the jets of that entry: a 64-bit mixing hash of
+these, mapped to [0, 1), is compared with the cumulative fractions. No random state is involved,
+so the same jet lands in the same split in every run, on every machine, whatever the chunking or
+the order of the files.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from hepdl.io.canonical import RawJets
 from hepdl.core.errors import InputFileError
+from hepdl.io.canonical import RawJets
 
 KEY = "table"
 LABEL_COLUMN = "is_signal_new"
@@ -80,7 +80,7 @@ def refuse_pickled_objects(path: str) -> None:
             if isinstance(value, (bytes, np.bytes_)) and bytes(value).endswith(b"."):
                 try:
                     opcodes = {op.name for op, _, _ in pickletools.genops(bytes(value))}
-                except Exception:  # noqa: BLE001 - not a pickle: PyTables keeps the raw string
+                except Exception:
                     continue
                 if not opcodes <= _PLAIN_OPCODES:
                     problems.append(f"attribute '{key}' of /{name}")
@@ -118,7 +118,7 @@ def iter_raw_toptagging(path: str, step_bytes: int, need_label: bool) -> Iterato
             is_table = storer.is_table
             n_rows = int(storer.nrows if is_table else storer.shape[0])
             columns = [str(c) for c in store.select(KEY, start=0, stop=0).columns]
-        except Exception as err:  # noqa: BLE001 - any pandas/PyTables failure means a bad file
+        except Exception as err:
             raise InputFileError(f"{path} (key '{KEY}'): cannot read ({type(err).__name__}: {err})") from None
         wanted = _constituent_columns(path, columns)
         if need_label and LABEL_COLUMN not in columns:
@@ -134,7 +134,7 @@ def iter_raw_toptagging(path: str, step_bytes: int, need_label: bool) -> Iterato
                     frame = store.select(KEY, columns=needed, start=start, stop=stop)
                 else:
                     frame = store.select(KEY, start=start, stop=stop)[needed]
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 raise InputFileError(f"{path} (key '{KEY}'): cannot read rows {start}-{stop - 1} "
                                      f"({type(err).__name__}: {err})") from None
             yield _raw_block(path, frame, wanted, need_label, start), stop - start

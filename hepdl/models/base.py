@@ -1,8 +1,8 @@
 """The interface every hepdl model implements: its own loss, its own anomaly score, its own input scaling.
 
-Training (:mod:`hepdl.training.train`), scoring (:mod:`hepdl.evaluation.score`) and ONNX export (:mod:`hepdl.training.export`)
-call only the methods below, so a new model is one module with one class (plus its options
-schema and tests); nothing else changes.
+Training (:mod:`hepdl.training.train`), scoring (:mod:`hepdl.evaluation.score`) and ONNX export
+(:mod:`hepdl.training.export`) call only the methods below, so a new model is one module with one
+class (plus its options schema and tests); nothing else changes.
 
 Images are float32 tensors of shape (n, 1, npix, npix) (a stack (n, npix, npix) is accepted too)
 holding the pixel intensities after the image transform (:mod:`hepdl.images.transforms`):

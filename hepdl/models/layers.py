@@ -30,7 +30,7 @@ def dense_stack(widths: list[int], activate_last: bool = True) -> list[nn.Module
     """Linear layers through ``widths`` (w0 -> w1 -> ...), each followed by PReLU (the last one
     only if ``activate_last``)."""
     layers: list[nn.Module] = []
-    pairs = list(zip(widths[:-1], widths[1:]))
+    pairs = list(zip(widths[:-1], widths[1:], strict=True))
     for i, (w_in, w_out) in enumerate(pairs):
         layers.append(nn.Linear(w_in, w_out))
         if activate_last or i < len(pairs) - 1:

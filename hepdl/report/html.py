@@ -59,7 +59,8 @@ average jet, and its AUC is not an autoencoder result.</p>
 autoencoder trained on QCD tags top jets well, but the same architecture trained on top jets can
 fail to tag QCD jets (AUC near or below 0.5), because the reconstruction error grows with image
 complexity whatever the training sample. <strong>One AUC is not a measure of a model-independent
-tagger</strong>: judge each variant (image transform, and score correction if any) by the <em>worse</em> of its two directions
+tagger</strong>: judge each variant (image transform, and score correction if any) by the <em>worse</em>
+of its two directions
 (table "Model independence"). Mass sculpting shows whether a cut on the score reshapes the
 background jet-mass distribution (a bump-hunt would then see a fake peak).</p>
 """
@@ -124,8 +125,8 @@ def _metrics_table(rows: list[dict[str, Any]], eps_s: list[float]) -> str:
 
     keys = [rejection_key(e) for e in eps_s]
     head = ("<tr><th>experiment</th><th>variant</th><th>trained on</th><th>background</th><th>signal</th>"
-            "<th>AUC</th><th>68% interval</th><th>learning ratio</th>" + "".join(f"<th>1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>"
-                                                          f"={e:g}</th>" for e in eps_s) +
+            "<th>AUC</th><th>68% interval</th><th>learning ratio</th>" +
+            "".join(f"<th>1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>={e:g}</th>" for e in eps_s) +
             "<th>corr(score, mass)</th><th>n bg</th><th>n sig</th></tr>")
     body = []
     for row in rows:
@@ -168,7 +169,8 @@ def _independence_table(summary: list[dict[str, Any]], eps_s: list[float]) -> st
     key = rejection_key(eps_s[len(eps_s) // 2]) if eps_s else None
     head = ("<tr><th>variant</th>" + "".join(f"<th>{html.escape(e)}: AUC</th>" for e in experiments) +
             "<th>worse direction</th><th>worse AUC</th>" +
-            (f"<th>worse 1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>={eps_s[len(eps_s) // 2]:g}</th>" if key else "")
+            (f"<th>worse 1/&epsilon;<sub>B</sub> at &epsilon;<sub>S</sub>={eps_s[len(eps_s) // 2]:g}</th>"
+             if key else "")
             + "</tr>")
     body = []
     for entry in summary:
@@ -196,7 +198,8 @@ def _independence_table(summary: list[dict[str, Any]], eps_s: list[float]) -> st
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], histories: list[tuple[str, dict[str, np.ndarray]]],
+def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
+                 histories: list[tuple[str, dict[str, np.ndarray]]],
                  output: str | Path) -> Path:
     """Write the HTML report and its plots; return the HTML path.
 
@@ -205,9 +208,9 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], historie
     """
     import yaml
 
-    from hepdl.report import plots
-    from hepdl.evaluation.metrics import model_independence
     from hepdl.core.provenance import provenance
+    from hepdl.evaluation.metrics import model_independence
+    from hepdl.report import plots
 
     output = Path(output)
     out_dir = output.parent
@@ -228,6 +231,7 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], historie
             for k in entry:
                 entry[k].update(payload.get(k, {}))
     rows.sort(key=lambda r: (r["experiment"], r.get("kind") == "baseline", r["variant"]))
+    transforms = {(r["experiment"], r["variant"]): r["transform"] for r in rows if "transform" in r}
     model_rows = [r for r in rows if r.get("kind") != "baseline"]
     summary = model_independence(model_rows, eps_s) + model_independence(
         [r for r in rows if r.get("kind") == "baseline"], eps_s)
@@ -253,11 +257,16 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], historie
             xlabel = variant.removeprefix("baseline_") if variant.startswith("baseline_") else "anomaly score"
             plots.plot_score_distributions(histogram, f"{experiment} / {variant}", stem, xlabel=xlabel)
             parts["score-distributions"].append(_figure(stem, out_dir, f"{experiment} / {variant}"))
+        shown = set()
         for variant, images in data["images"].items():
-            if images:
-                stem = plot_dir / f"images_{slug}_{_slug(variant)}"
-                plots.plot_mean_images(images, f"{experiment} / {variant}", stem)
-                parts["images"].append(_figure(stem, out_dir, f"{experiment} / {variant}", wide=True))
+            # the images depend on the model (experiment, transform) only, not on the score correction
+            transform = transforms.get((experiment, variant), variant)
+            if images and transform not in shown:
+                shown.add(transform)
+                stem = plot_dir / f"images_{slug}_{_slug(transform)}"
+                plots.plot_mean_images(images, f"{experiment} / {transform}", stem)
+                parts["images"].append(_figure(stem, out_dir, f"{experiment} / image transform {transform}",
+                                               wide=True))
         for variant, sculpting in data["mass_sculpting"].items():
             stem = plot_dir / f"mass_{slug}_{_slug(variant)}"
             plots.plot_mass_sculpting(sculpting, f"{experiment} / {variant}", stem)
@@ -273,7 +282,8 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]], historie
 
     record = provenance(config=config, seed=config["seed"])
     parts["provenance"].append(
-        f"<p>hepdl {html.escape(record['hepdl_version'])}, git commit <code>{html.escape(record['git_commit'])}</code>, "
+        f"<p>hepdl {html.escape(record['hepdl_version'])}, "
+        f"git commit <code>{html.escape(record['git_commit'])}</code>, "
         f"seed {config['seed']}, built {html.escape(record['created_utc'])} on {html.escape(record['host'])}.</p>")
     parts["provenance"].append("<table>" + "".join(
         f'<tr><td class="name">{html.escape(k)}</td><td class="name">{html.escape(v)}</td></tr>'

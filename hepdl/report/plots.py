@@ -14,12 +14,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+import matplotlib.pyplot as plt
+import mplhep
+import numpy as np
+from matplotlib.colors import LogNorm
 
-from hepdl.core.atomic import atomic_path  # noqa: E402
+from hepdl.core.atomic import atomic_path
 
 
 @contextlib.contextmanager
@@ -92,7 +92,7 @@ def plot_mean_images(images: dict[str, Any], title: str, stem: str | Path) -> li
         positive = np.concatenate([a[a > 0] for a in arrays]) if arrays else np.array([1.0])
         vmax = float(positive.max()) if positive.size else 1.0
         norm = LogNorm(vmin=max(vmax * 1e-5, 1e-12), vmax=vmax)
-        for ax, (key, label), array in zip(axes[0], panels, arrays):
+        for ax, (_, label), array in zip(axes[0], panels, arrays, strict=True):
             shown = ax.imshow(np.where(array > 0, array, np.nan), origin="lower", norm=norm, cmap="viridis")
             ax.set_title(label, fontsize=14)
             # hepdl.images.preprocess convention: array axis 0 = eta' (vertical), axis 1 = phi' (horizontal)

@@ -65,7 +65,8 @@ def export_onnx(model_path: str | os.PathLike, output: str | os.PathLike) -> dic
                 dynamic_axes={name: {0: "n"} for name in ["images", *outputs]})
         graph = onnx.load(str(tmp))
         onnx.checker.check_model(graph)
-        keep = {k: meta.get(k) for k in ("transform", "transform_options", "npix", "seed", "model_config", *TRAINING_KEYS)}
+        keys = ("transform", "transform_options", "npix", "seed", "model_config", *TRAINING_KEYS)
+        keep = {k: meta.get(k) for k in keys}
         keep["model_file"] = str(model_path)
         keep["provenance"] = meta.get("provenance")
         entry = graph.metadata_props.add()

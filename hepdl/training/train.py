@@ -68,7 +68,7 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     """Seed Python, numpy and torch; enforce deterministic algorithms if asked."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds the legacy global generator third-party code may use)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.benchmark = False
