@@ -35,6 +35,9 @@ The numpy functions take arrays of any shape (or scalars) and return float64 arr
 numba kernels (callable from Python too), with the same arithmetic: :func:`wrap_phi_jit` and
 :func:`delta_phi_jit` give the numpy functions' numbers bit for bit; :func:`pt_eta_phi_m_jit`
 uses the C library's ``asinh`` / ``atan2``, which can differ from numpy's in the last bit.
+numba's on-disk cache (``cache=True``) of a kernel in another module does not notice a change
+of a ``*_jit`` function it calls: after editing one, clear the ``__pycache__`` ``*.nbi``/``*.nbc``
+files of its callers (e.g. :mod:`hepdl.images.preprocess`).
 """
 
 from __future__ import annotations
