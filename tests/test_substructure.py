@@ -247,3 +247,49 @@ def test_binding_matches_the_hand_computation_to_float64_rounding():
     hand = _hand_nsubjettiness(*arrays, n_max=5, r0=1.0, rapidity=fastjet_rapidity)
     assert _relative_difference(tau, hand).max() < 1e-10
     assert np.array_equal(tau == 0, np.arange(1, 6)[None, :] >= counts[:, None])
+
+
+def _compare_on_generated_jets(n_jets: int, repeats: int) -> None:
+    """Agreement and speed, binding vs the former hand computation, on freshly generated jets."""
+    import time
+
+    from hepdl.generation.generate import generate_jets
+
+    for process, seed in (("qcd", 11), ("top", 12)):
+        jets = generate_jets(process, n_jets, seed, {}, progress=False)
+        arrays = [jets[name] for name in ("const_pt", "const_eta", "const_phi", "const_e")]
+        nsubjettiness(*(a[:10] for a in arrays)), _hand_nsubjettiness(*(a[:10] for a in arrays))  # warm up
+        best = {"hand computation (before)": np.inf, "fjcontrib binding (now)": np.inf}
+        for _ in range(repeats):  # interleaved, best of `repeats`
+            for name, function in (("hand computation (before)", _hand_nsubjettiness),
+                                   ("fjcontrib binding (now)", nsubjettiness)):
+                start = time.perf_counter()
+                function(*arrays)
+                best[name] = min(best[name], time.perf_counter() - start)
+        # the former output was float32: compare what each returned
+        diff = _relative_difference(nsubjettiness(*arrays), _hand_nsubjettiness(*arrays).astype(np.float32))
+        exact = _relative_difference(_njettiness_float64(*arrays), _hand_nsubjettiness(*arrays, rapidity=fastjet_rapidity))
+        print(f"{process}: {len(jets)} jets (seed {seed}), median {np.median(ak.num(arrays[0])):.0f} constituents")
+        for n in range(3):
+            print(f"  tau{n + 1}: float32 outputs identical for {np.mean(diff[:, n] == 0):.1%} of jets, relative "
+                  f"difference max {diff[:, n].max():.2e}, median {np.median(diff[:, n]):.2e}, mean "
+                  f"{diff[:, n].mean():.2e}; float64 with FastJet's rapidity: max {exact[:, n].max():.2e}")
+        for name, seconds in best.items():
+            print(f"  {name}: {len(jets) / seconds:,.0f} jets/s ({seconds:.3f} s)")
+
+
+def _njettiness_float64(const_pt, const_eta, const_phi, const_e):
+    from hepdl.physics.kinematics import px_py_pz
+    from hepdl.physics.substructure import _njettiness
+
+    counts = np.asarray(ak.num(const_pt, axis=1), dtype=np.int64)
+    pt, eta, phi, energy = (np.asarray(ak.flatten(a), dtype=np.float64) for a in (const_pt, const_eta, const_phi, const_e))
+    return _njettiness(counts, *px_py_pz(pt, eta, phi), energy, n_max=3, r0=0.8)
+
+
+if __name__ == "__main__":
+    # PYTHONPATH=. python tests/test_substructure.py [n_jets per process] [repeats]
+    import sys
+
+    _compare_on_generated_jets(int(sys.argv[1]) if len(sys.argv) > 1 else 1000,
+                               int(sys.argv[2]) if len(sys.argv) > 2 else 3)
