@@ -12,6 +12,7 @@ from hepdl.physics.kinematics import (
     delta_phi,
     delta_phi_jit,
     jet_four_momenta,
+    jet_four_momentum_jit,
     pseudorapidity,
     pt_eta_phi_m,
     pt_eta_phi_m_jit,
@@ -192,3 +193,28 @@ def test_jet_four_momenta_is_a_sequential_sum():
                 total[c] += flat[c, k]
         assert list(jet[:, j]) == total
         start += n
+
+
+def test_jet_four_momentum_jit_equals_the_numpy_sum():
+    rng = np.random.default_rng(5)
+    p4 = rng.normal(0, 100, (4, 40))
+    members = rng.permutation(40)[:25]
+    jet = jet_four_momenta(np.array([25]), *p4[:, members])
+    assert jet_four_momentum_jit(p4, members) == tuple(float(x[0]) for x in jet)
+    assert jet_four_momentum_jit(p4, members[:0]) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_generation_jet_record_can_use_these_functions():
+    """hepdl.generation.jet_record's jet kinematics = jet_four_momentum_jit + pt_eta_phi_m_jit, bit
+    for bit (phi: up to the -pi -> pi wrap), so generation can switch over without output change."""
+    from hepdl.generation.jet_record import jet_from_constituents
+
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        p4 = rng.normal(0, 50, (4, 30))
+        p4[3] = np.sqrt((p4[:3] ** 2).sum(axis=0) + rng.uniform(0, 1, 30))
+        members = np.sort(rng.permutation(30)[: rng.integers(1, 30)])
+        jet, _ = jet_from_constituents(p4, members, 10)
+        ours = pt_eta_phi_m_jit(*jet_four_momentum_jit(p4, members))
+        assert (ours[0], ours[1], ours[3]) == (jet[0], jet[1], jet[3])
+        assert ours[2] == wrap_phi_jit(jet[2])

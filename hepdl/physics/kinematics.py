@@ -28,7 +28,8 @@ Conventions
   gives NaN (FastJet: 1e5).
 * **Mass** ``m = sqrt(max(E^2 - px^2 - py^2 - pz^2, 0))`` (a negative m^2 from rounding is 0).
 * **Jet four-momentum**: the sum of its constituents' (px, py, pz, E) (E-scheme), added in the
-  order the constituents are given; an empty jet has (0, 0, 0, 0).
+  order the constituents are given; an empty jet has (0, 0, 0, 0). Its (pt, eta, phi, m) are
+  those of :func:`pt_eta_phi_m`.
 
 The numpy functions take arrays of any shape (or scalars) and return float64 arrays, except
 :func:`wrap_phi32` (float32). The ``*_jit`` functions are numba-compiled scalar versions, for
@@ -182,3 +183,23 @@ def jet_four_momenta(counts, px, py, pz, energy) -> tuple[np.ndarray, np.ndarray
             raise ValueError(f"jet_four_momenta: {name} has shape {values.shape}, counts sum to {total}")
     jet_of_const = np.repeat(np.arange(n_jets), counts)
     return tuple(np.bincount(jet_of_const, weights=values, minlength=n_jets) for values in flat)
+
+
+@numba.njit(cache=True, nogil=True)
+def jet_four_momentum_jit(p4: np.ndarray, members: np.ndarray) -> tuple[float, float, float, float]:
+    """Scalar :func:`jet_four_momenta` for numba kernels: one jet from an event's particles.
+
+    ``p4``: float64 ``(4, N)``, rows px, py, pz, E [GeV]; ``members``: int ``(n,)``, the jet's
+    columns, added in this order. Returns (px, py, pz, E); (0, 0, 0, 0) for no members.
+    """
+    px = 0.0
+    py = 0.0
+    pz = 0.0
+    energy = 0.0
+    for k in range(members.shape[0]):
+        i = members[k]
+        px += p4[0, i]
+        py += p4[1, i]
+        pz += p4[2, i]
+        energy += p4[3, i]
+    return px, py, pz, energy
