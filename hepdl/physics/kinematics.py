@@ -14,7 +14,7 @@ Conventions
   a computed azimuth is changed only in that one signed-zero case.
 * **float32 at pi.** pi is not a float32 number: ``float32(pi) = 3.14159274 = pi + 8.7e-8``. A
   stored (float32) azimuth lies in **(-float32(pi), float32(pi)]**: :func:`wrap_phi32` rounds to
-  float32 and maps ``-float32(pi)`` (what a float64 value in (-pi, -pi + 1.2e-7) rounds to) to
+  float32 and maps ``-float32(pi)`` (what a float64 value in (-pi, -pi + 3.2e-8) rounds to) to
   ``+float32(pi)``. So that a float32 azimuth read back from a file is left as it is,
   :func:`wrap_phi` treats the float64 numbers in (pi, float32(pi)] as pi: it returns them
   unchanged. Its output range is therefore (-pi, float32(pi)].
