@@ -163,6 +163,35 @@ def test_pt_eta_phi_m_constituents_and_phi_wrapped_into_range(tmp_path):
     assert out.label.tolist() == [3]
 
 
+def test_phi_at_minus_pi_is_stored_as_float32_pi(tmp_path):
+    """Regression: a float64 phi just above -pi (atan2 of py = -tiny, px < 0) used to be stored as
+    -float32(pi), outside (-pi, pi]; it is stored as +float32(pi), as generated jets store pi."""
+    px = ak.Array([[-10.0, 5.0], [-3.0]])
+    py = ak.Array([[-1e-8, 1.0], [-0.0]])
+    pz = ak.Array([[1.0, 0.0], [2.0]])
+    e = ak.Array([[11.0, 6.0], [4.0]])
+    write_tree(tmp_path / "minus_pi.root", {"Px": px, "Py": py, "Pz": pz, "E": e,
+                                            "truth": np.array([1, 0], dtype=np.int32)})
+    out = read_jets(tmp_path / "minus_pi.root", reader=PXPYPZ_READER)
+    pi32 = np.float32(np.pi)
+    assert out.const_phi.tolist()[0][0] == pi32 and out.const_phi.tolist()[1] == [pi32]
+    assert out.jet_phi[1] == pi32
+    phi = np.concatenate([ak.flatten(out.const_phi).to_numpy(), out.jet_phi.to_numpy()])
+    assert np.all((phi > -pi32) & (phi <= pi32))
+
+
+def test_float32_pi_reads_back_unchanged(tmp_path):
+    pi32 = np.float32(np.pi)
+    phi = ak.values_astype(ak.Array([[pi32, -pi32, np.float32(3.0)]]), np.float32)
+    pt = ak.values_astype(ak.Array([[30.0, 20.0, 10.0]]), np.float32)
+    write_tree(tmp_path / "pi32.root", {"c_pt": pt, "c_eta": pt * 0, "c_phi": phi, "c_e": pt})
+    reader = {"tree": "Events", "jet": None, "label_branch": None,
+              "constituents": {"kinematics": "pt_eta_phi_e", "pt": "c_pt", "eta": "c_eta", "phi": "c_phi", "e": "c_e"}}
+    out = read_jets(tmp_path / "pi32.root", reader=reader, label=0)
+    # float32(pi) stays; -float32(pi) = -pi - 8.7e-8 is the angle pi - 8.7e-8: the float32 below pi
+    assert out.const_phi.tolist() == [[pi32, np.nextafter(pi32, np.float32(0)), np.float32(3.0)]]
+
+
 def _nanoaod_file(tmp_path, jet_idx=None, cand_idx=None):
     """Two events: event 0 has 3 fat jets (the last without candidates), event 1 has 1."""
     branches = {

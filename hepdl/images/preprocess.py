@@ -24,7 +24,8 @@ Preprocessing steps (each a switch), applied in this order:
 1. **centre** — ``"centroid"``: the pT-weighted centroid of (eta, phi) goes to (0, 0);
    ``"leading"``: the leading (highest-pT) constituent goes to (0, 0). Azimuths are taken
    relative to a reference constituent of the jet (the first one with pT > 0: the leading one
-   for pT-sorted jets such as hepdl's) and wrapped into (-pi, pi] *before* any averaging, so a
+   for pT-sorted jets such as hepdl's) and wrapped into (-pi, pi] (the convention of
+   :mod:`hepdl.physics.kinematics`, ``delta_phi``) *before* any averaging, so a
    jet that straddles phi = +-pi is not torn apart (the raw-phi average of such a jet is wrong by
    up to pi; EnergyFlow's ``pixelate`` leaves this to the caller).
 2. **rotate** — the principal axis of the pT-weighted (eta, phi) covariance of the constituents
@@ -57,8 +58,9 @@ import awkward as ak
 import numba
 import numpy as np
 
+from hepdl.physics.kinematics import delta_phi_jit
+
 CENTRES = ("centroid", "leading")
-_TWO_PI = 2.0 * math.pi
 
 
 def jet_images(const_pt: ak.Array, const_eta: ak.Array, const_phi: ak.Array, *, npix: int = 40,
@@ -153,17 +155,6 @@ def _flat(jagged) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _wrap(dphi: float) -> float:
-    """dphi wrapped into (-pi, pi]."""
-    if -math.pi < dphi <= math.pi:
-        return dphi
-    dphi -= _TWO_PI * math.ceil((dphi - math.pi) / _TWO_PI)
-    if dphi <= -math.pi:  # rounding at the boundary
-        dphi += _TWO_PI
-    return dphi
-
-
-@numba.njit(cache=True, nogil=True)
 def _images_kernel(pt, eta, phi, offsets, npix, half_width, leading, rotate, flip, normalise,
                    max_nconst, images, window_pt):
     """Three passes per jet: moments; rotate + pixelate into a float64 scratch; flip + copy out."""
@@ -204,7 +195,7 @@ def _images_kernel(pt, eta, phi, offsets, npix, half_width, leading, rotate, fli
             if not (p > 0.0 and math.isfinite(p) and math.isfinite(eta[k]) and math.isfinite(phi[k])):
                 continue
             e = float(eta[k]) - eta_ref
-            f = _wrap(float(phi[k]) - phi_ref)
+            f = delta_phi_jit(float(phi[k]), phi_ref)
             x_eta[m] = e
             x_phi[m] = f
             weight[m] = p

@@ -14,9 +14,12 @@ then, vectorised over all jets of the chunk:
 4. with ``leading``, keeps the highest-pT jet of each entry; then applies the jet cuts;
 5. sorts constituents by decreasing pT (stable) and keeps the first ``max_constituents``.
 
-Conventions: GeV; eta = asinh(pz / pt); phi = atan2(py, px) in (-pi, pi] (phi from a file is
-wrapped into that range); mass = sqrt(max(E^2 - |p|^2, 0)). A jet with no constituents and no
-jet branches gets pt = eta = phi = mass = 0; such jets are passed through and counted.
+Conventions (those of :mod:`hepdl.physics.kinematics`): GeV; eta = asinh(pz / pt); phi =
+atan2(py, px) in (-pi, pi] (phi from a file is wrapped into that range), stored as float32 in
+(-float32(pi), float32(pi)] (:func:`~hepdl.physics.kinematics.wrap_phi32`: a float64 phi that
+rounds to -float32(pi) is stored as +float32(pi)); mass = sqrt(max(E^2 - |p|^2, 0)). A jet with
+no constituents and no jet branches gets pt = eta = phi = mass = 0; such jets are passed through
+and counted.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ import awkward as ak
 import numpy as np
 
 from hepdl.core.errors import InputFileError
+from hepdl.physics.kinematics import (
+    jet_four_momenta,
+    pt_eta_phi_m,
+    px_py_pz,
+    wrap_phi,
+    wrap_phi32,
+)
 
 CANONICAL_FIELDS = ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_nconst", "label",
                     "const_pt", "const_eta", "const_phi", "const_e",
@@ -108,56 +118,29 @@ def entry_text(entries: np.ndarray) -> str:
     return f"entries {unique[0]}-{unique[-1]} ({len(unique)} entries)"
 
 
-#: float32(pi) (3.1415927, just above pi): the top of (-pi, pi] in float32 files (hepdl.generation.generate
-#: writes it for phi = pi), so a canonical file's phi reads back bit for bit
-_PI32 = float(np.float32(np.pi))
-
-
-def _wrap_phi(phi: np.ndarray) -> np.ndarray:
-    """phi in (-pi, pi] (float32(pi) counts as pi); values already in range are returned bit for bit."""
-    outside = (phi > _PI32) | (phi <= -np.pi)
-    if not outside.any():
-        return phi
-    return np.where(outside, np.pi - np.mod(np.pi - phi, 2 * np.pi), phi)
-
-
-def _eta(pt: np.ndarray, pz: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.arcsinh(pz / pt)
-
-
 def _to_pt_eta_phi_e(raw: RawJets) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     c = raw.const
     if raw.kinematics == "pt_eta_phi_e":
-        return c["pt"], c["eta"], _wrap_phi(c["phi"]), c["e"]
+        return c["pt"], c["eta"], wrap_phi(c["phi"]), c["e"]
     if raw.kinematics == "pt_eta_phi_m":
         e = np.sqrt((c["pt"] * np.cosh(c["eta"])) ** 2 + c["mass"] ** 2)
-        return c["pt"], c["eta"], _wrap_phi(c["phi"]), e
-    pt = np.hypot(c["px"], c["py"])
-    phi = _wrap_phi(np.arctan2(c["py"], c["px"]))
-    return pt, _eta(pt, c["pz"]), phi, c["e"]
+        return c["pt"], c["eta"], wrap_phi(c["phi"]), e
+    pt, eta, phi, _ = pt_eta_phi_m(c["px"], c["py"], c["pz"], c["e"])
+    return pt, eta, phi, c["e"]
 
 
-def _jet_from_constituents(raw: RawJets, jet_id: np.ndarray, pt: np.ndarray, eta: np.ndarray,
-                           phi: np.ndarray, e: np.ndarray) -> dict[str, np.ndarray]:
+def _jet_from_constituents(raw: RawJets, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray,
+                           e: np.ndarray) -> dict[str, np.ndarray]:
     """Jet four-momentum summed over constituents; shapes (n,). Empty jets get zeros.
 
     Sums (px, py, pz, E) as given by the file when it gives them, else from (pt, eta, phi).
     """
-    n = len(raw)
     if raw.kinematics == "px_py_pz_e":
         cx, cy, cz = raw.const["px"], raw.const["py"], raw.const["pz"]
     else:
-        cx, cy, cz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    px = np.bincount(jet_id, weights=cx, minlength=n)
-    py = np.bincount(jet_id, weights=cy, minlength=n)
-    pz = np.bincount(jet_id, weights=cz, minlength=n)
-    energy = np.bincount(jet_id, weights=e, minlength=n)
-    jet_pt = np.hypot(px, py)
-    empty = np.bincount(jet_id, minlength=n) == 0
-    jet_eta = np.where(empty, 0.0, _eta(jet_pt, pz))
-    jet_phi = _wrap_phi(np.arctan2(py, px))
-    mass = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
+        cx, cy, cz = px_py_pz(pt, eta, phi)
+    jet_pt, jet_eta, jet_phi, mass = pt_eta_phi_m(*jet_four_momenta(raw.counts, cx, cy, cz, e))
+    jet_eta = np.where(raw.counts == 0, 0.0, jet_eta)
     return {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": mass}
 
 
@@ -214,10 +197,10 @@ def _canonicalise(raw: RawJets, selection: Selection, stats: ReadStats) -> ak.Ar
     source = ", ".join(raw.names[f"const.{k}"] for k in raw.const)
     derived = {"const.pt": pt, "const.eta": eta, "const.phi": phi, "const.e": e}
     if raw.jet is None:
-        jet = _jet_from_constituents(raw, jet_id, pt, eta, phi, e)
+        jet = _jet_from_constituents(raw, pt, eta, phi, e)
         derived.update({f"jet.{k}": v for k, v in jet.items()})
     else:
-        jet = {**raw.jet, "phi": _wrap_phi(raw.jet["phi"])}
+        jet = {**raw.jet, "phi": wrap_phi(raw.jet["phi"])}
     derived_what = {key: f"{key.replace('.', ' ')} computed from {source}" for key in derived}
     good &= _check_finite(raw, derived, jet_id, derived_what, selection, stats)
     stats.dropped_bad += int((~good).sum())
@@ -281,7 +264,11 @@ def _string_array(text: str, n: int) -> ak.Array:
 def build_jets(file: str, jet: dict[str, np.ndarray], label: np.ndarray, counts: np.ndarray,
                pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
                source_entry: np.ndarray, source_jet: np.ndarray) -> ak.Array:
-    """Assemble the canonical record array (float32 kinematics, int32 counts and labels)."""
+    """Assemble the canonical record array (float32 kinematics, int32 counts and labels).
+
+    Azimuths are stored with :func:`~hepdl.physics.kinematics.wrap_phi32`, in
+    (-float32(pi), float32(pi)] whatever their range on input.
+    """
     counts = np.asarray(counts, dtype=np.int64)
 
     def jagged(values: np.ndarray) -> ak.Array:
@@ -290,11 +277,11 @@ def build_jets(file: str, jet: dict[str, np.ndarray], label: np.ndarray, counts:
     return ak.zip({
         "jet_pt": np.asarray(jet["pt"], dtype=np.float32),
         "jet_eta": np.asarray(jet["eta"], dtype=np.float32),
-        "jet_phi": np.asarray(jet["phi"], dtype=np.float32),
+        "jet_phi": wrap_phi32(jet["phi"]),
         "jet_mass": np.asarray(jet["mass"], dtype=np.float32),
         "jet_nconst": counts.astype(np.int32),
         "label": np.asarray(label, dtype=np.int32),
-        "const_pt": jagged(pt), "const_eta": jagged(eta), "const_phi": jagged(phi), "const_e": jagged(e),
+        "const_pt": jagged(pt), "const_eta": jagged(eta), "const_phi": jagged(wrap_phi32(phi)), "const_e": jagged(e),
         "source_file": _string_array(file, len(counts)),
         "source_entry": np.asarray(source_entry, dtype=np.int64),
         "source_jet": np.asarray(source_jet, dtype=np.int32),
