@@ -100,7 +100,7 @@ def test_delta_phi():
     assert delta_phi(np.pi, 0.0) == np.pi and delta_phi(0.0, np.pi) == np.pi  # -pi -> +pi
     assert delta_phi_jit(0.0, np.pi) == np.pi
     a, b = _random_phis(), _random_phis()[::-1]
-    assert np.array_equal(delta_phi(a, b), np.array([delta_phi_jit(x, y) for x, y in zip(a, b)]))
+    assert np.array_equal(delta_phi(a, b), np.array([delta_phi_jit(x, y) for x, y in zip(a, b, strict=True)]))
 
 
 # --------------------------------------------------------------------------- rapidities and four-momenta
@@ -139,7 +139,7 @@ def test_rapidity_matches_fastjet_for_tachyonic_rounding():
     rng = np.random.default_rng(2)
     px, py, pz = rng.normal(0, 50, (3, 200))
     energy = np.sqrt(px**2 + py**2 + pz**2) * (1 - rng.uniform(0, 2e-7, 200))
-    reference = np.array([fastjet.PseudoJet(*v).rap() for v in zip(px, py, pz, energy)])
+    reference = np.array([fastjet.PseudoJet(*v).rap() for v in zip(px, py, pz, energy, strict=True)])
     np.testing.assert_allclose(rapidity(px, py, pz, energy), reference, rtol=1e-14, atol=1e-15)
 
 

@@ -83,7 +83,7 @@ def _reference_tau(jet_pt, jet_eta, jet_phi, jet_e, n_max, r0):
 
     jetdef = fastjet.JetDefinition(fastjet.kt_algorithm, KT_AXES_R, fastjet.E_scheme)
     particles = [fastjet.PseudoJet(float(pt * np.cos(phi)), float(pt * np.sin(phi)), float(pt * np.sinh(eta)), float(e))
-                 for pt, eta, phi, e in zip(jet_pt, jet_eta, jet_phi, jet_e)]
+                 for pt, eta, phi, e in zip(jet_pt, jet_eta, jet_phi, jet_e, strict=True)]
     tau = np.zeros(n_max)
     for n in range(1, n_max + 1):
         if len(particles) <= n:
@@ -118,7 +118,8 @@ def test_matches_per_jet_fastjet_reference():
 def test_r0_scales_normalisation():
     rng = np.random.default_rng(3)
     counts = np.array([12, 30, 5])
-    pt, eta, phi = rng.exponential(20.0, counts.sum()) + 1, rng.normal(0, 0.3, counts.sum()), rng.normal(0, 0.3, counts.sum())
+    total = counts.sum()
+    pt, eta, phi = rng.exponential(20.0, total) + 1, rng.normal(0, 0.3, total), rng.normal(0, 0.3, total)
     arrays = [ak.unflatten(x, counts) for x in (pt, eta, phi, pt * np.cosh(eta))]
     np.testing.assert_allclose(nsubjettiness(*arrays, r0=0.4), 2 * nsubjettiness(*arrays, r0=0.8), rtol=1e-6)
 
@@ -196,7 +197,7 @@ def _hand_nsubjettiness(const_pt, const_eta, const_phi, const_e, n_max=3, r0=0.8
         local = np.repeat(np.arange(len(jets)), sub_counts)
         sub_pt, sub_rap, sub_phi = pt[keep], rap[keep], phi[keep]
         all_axes = _hand_exclusive_kt_axes(px[keep], py[keep], pz[keep], energy[keep], sub_counts, n_axes_list)
-        for n_axes, (axis_rap, axis_phi) in zip(n_axes_list, all_axes):
+        for n_axes, (axis_rap, axis_phi) in zip(n_axes_list, all_axes, strict=True):
             drap = sub_rap[:, None] - axis_rap[local]
             dphi = (sub_phi[:, None] - axis_phi[local] + np.pi) % (2.0 * np.pi) - np.pi
             min_dr = np.sqrt(np.min(drap * drap + dphi * dphi, axis=1))
@@ -240,7 +241,8 @@ def test_binding_matches_the_hand_computation_to_float64_rounding():
     total = counts.sum()
     pt = rng.exponential(15.0, total) + 0.3
     eta = rng.normal(0.0, 0.4, total) + np.repeat(rng.uniform(-2.0, 2.0, len(counts)), counts)
-    phi = (rng.normal(0.0, 0.4, total) + np.repeat(rng.uniform(-np.pi, np.pi, len(counts)), counts) + np.pi) % (2 * np.pi) - np.pi
+    phi = rng.normal(0.0, 0.4, total) + np.repeat(rng.uniform(-np.pi, np.pi, len(counts)), counts)
+    phi = (phi + np.pi) % (2 * np.pi) - np.pi
     energy = np.sqrt((pt * np.cosh(eta)) ** 2 + rng.uniform(0.0, 1.0, total) ** 2)
     arrays = [ak.unflatten(x, counts) for x in (pt, eta, phi, energy)]
     tau = _njettiness(counts, *px_py_pz(pt, eta, phi), energy, n_max=5, r0=1.0)
@@ -268,7 +270,8 @@ def _compare_on_generated_jets(n_jets: int, repeats: int) -> None:
                 best[name] = min(best[name], time.perf_counter() - start)
         # the former output was float32: compare what each returned
         diff = _relative_difference(nsubjettiness(*arrays), _hand_nsubjettiness(*arrays).astype(np.float32))
-        exact = _relative_difference(_njettiness_float64(*arrays), _hand_nsubjettiness(*arrays, rapidity=fastjet_rapidity))
+        hand = _hand_nsubjettiness(*arrays, rapidity=fastjet_rapidity)
+        exact = _relative_difference(_njettiness_float64(*arrays), hand)
         print(f"{process}: {len(jets)} jets (seed {seed}), median {np.median(ak.num(arrays[0])):.0f} constituents")
         for n in range(3):
             print(f"  tau{n + 1}: float32 outputs identical for {np.mean(diff[:, n] == 0):.1%} of jets, relative "
@@ -283,7 +286,8 @@ def _njettiness_float64(const_pt, const_eta, const_phi, const_e):
     from hepdl.physics.substructure import _njettiness
 
     counts = np.asarray(ak.num(const_pt, axis=1), dtype=np.int64)
-    pt, eta, phi, energy = (np.asarray(ak.flatten(a), dtype=np.float64) for a in (const_pt, const_eta, const_phi, const_e))
+    pt, eta, phi, energy = (np.asarray(ak.flatten(a), dtype=np.float64)
+                            for a in (const_pt, const_eta, const_phi, const_e))
     return _njettiness(counts, *px_py_pz(pt, eta, phi), energy, n_max=3, r0=0.8)
 
 

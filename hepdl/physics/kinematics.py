@@ -178,7 +178,7 @@ def jet_four_momenta(counts, px, py, pz, energy) -> tuple[np.ndarray, np.ndarray
     n_jets = len(counts)
     flat = [np.asarray(x, dtype=np.float64) for x in (px, py, pz, energy)]
     total = int(counts.sum())
-    for name, values in zip(("px", "py", "pz", "energy"), flat):
+    for name, values in zip(("px", "py", "pz", "energy"), flat, strict=True):
         if values.shape != (total,):
             raise ValueError(f"jet_four_momenta: {name} has shape {values.shape}, counts sum to {total}")
     jet_of_const = np.repeat(np.arange(n_jets), counts)

@@ -72,7 +72,7 @@ def _flat_constituents(const_pt: ak.Array, const_eta: ak.Array, const_phi: ak.Ar
     """Per-jet counts (int64) and flat float64 (pt, eta, phi, E) of all constituents."""
     counts = np.asarray(ak.num(const_pt, axis=1), dtype=np.int64)
     flat = [np.asarray(ak.flatten(a, axis=1), dtype=np.float64) for a in (const_pt, const_eta, const_phi, const_e)]
-    for name, arr in zip(("const_eta", "const_phi", "const_e"), flat[1:]):
+    for name, arr in zip(("const_eta", "const_phi", "const_e"), flat[1:], strict=True):
         if len(arr) != len(flat[0]):
             raise ValueError(f"nsubjettiness: {name} has {len(arr)} constituents, const_pt has {len(flat[0])}")
     return counts, flat
