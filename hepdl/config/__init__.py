@@ -65,7 +65,8 @@ def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
         allowed = sorted(error.schema.get("properties", {}))
         hint = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
         return f"config key '{key}': {error.message}{hint}"
-    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets" and not prefix:
+    if (error.validator == "oneOf" and len(error.absolute_path) == 2 and error.absolute_path[0] == "datasets"
+            and not prefix):
         return (f"config key '{key}': a dataset needs either `generate` with `n_jets` "
                 f"(generated jets) or `files` (your own files), not both and not neither")
     if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):

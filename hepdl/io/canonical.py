@@ -93,6 +93,8 @@ class Selection:
     abs_eta_max: float | None = None
     max_constituents: int | None = None
     bad_values: str = "error"
+    #: drop jets whose label read from the file is negative (no class: reader label_one_hot)
+    drop_unlabelled: bool = False
 
 
 @dataclass
@@ -107,6 +109,9 @@ class ReadStats:
     dropped_not_leading: int = 0
     dropped_cuts: int = 0
     empty: int = 0
+    #: layout event: events dropped for NaN / inf particles (bad_values drop), events without particles skipped
+    dropped_bad_events: int = 0
+    empty_events: int = 0
     bad_examples: list[str] = field(default_factory=list)
 
 
@@ -180,8 +185,8 @@ def canonicalise(raw: RawJets, selection: Selection, stats: ReadStats) -> ak.Arr
 
 def _canonicalise(raw: RawJets, selection: Selection, stats: ReadStats) -> ak.Array:
     stats.jets_read += len(raw)
-    if selection.keep_labels is not None:
-        keep = np.isin(raw.label, selection.keep_labels)
+    if selection.keep_labels is not None or (selection.drop_unlabelled and raw.label is not None):
+        keep = raw.label >= 0 if selection.keep_labels is None else np.isin(raw.label, selection.keep_labels)
         stats.dropped_label += int((~keep).sum())
         raw = raw.subset(keep)
 
@@ -189,8 +194,8 @@ def _canonicalise(raw: RawJets, selection: Selection, stats: ReadStats) -> ak.Ar
     inputs = {f"const.{k}": v for k, v in raw.const.items()}
     if raw.jet is not None:
         inputs.update({f"jet.{k}": v for k, v in raw.jet.items()})
-    what = {key: f"{'branch' if raw.container.startswith('tree') else 'column'} '{raw.names[key]}'"
-            for key in inputs}
+    word = {"tree": "branch", "RNTuple": "field"}.get(raw.container.split(" ")[0], "column")
+    what = {key: f"{word} '{raw.names[key]}'" for key in inputs}
     good = _check_finite(raw, inputs, jet_id, what, selection, stats)
 
     pt, eta, phi, e = _to_pt_eta_phi_e(raw)
