@@ -128,6 +128,14 @@ def _cross_check(config: dict[str, Any]) -> None:
         raise ConfigError(f"config key 'split': train + validation + test must be 1, got {total:g}")
     generation = config["generation"]
     for name, dataset in datasets.items():
+        if isinstance(dataset.get("files"), dict):
+            seen: dict[str, str] = {}
+            for split_name, patterns in dataset["files"].items():
+                for pattern in patterns:
+                    if pattern in seen and seen[pattern] != split_name:
+                        raise ConfigError(f"config key 'datasets.{name}.files.{split_name}': '{pattern}' is also "
+                                          f"listed under files.{seen[pattern]}; a file belongs to one split")
+                    seen[pattern] = split_name
         gen = {**generation, **dataset.get("generate", {})}
         if "generate" in dataset:
             if gen["jet_pt_max"] <= gen["jet_pt_min"]:
