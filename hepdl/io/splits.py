@@ -2,8 +2,9 @@
 
 A dataset may name its train / validation / test files itself (``files: {train: [...],
 validation: [...], test: [...]}``, as the top-tagging reference dataset ships them): every jet
-of a file is then in the split that lists the file (:func:`split_of_files`). Otherwise a jet's split depends only on the name of the file it came from (without directories), its
-entry number in that file and its index among the jets of that entry: a 64-bit mixing hash of
+of a file is then in the split that lists the file (:func:`split_of_files`). Otherwise a jet's
+split depends only on the name of the file it came from (without directories), its entry number
+in that file and its index among the jets of that entry: a 64-bit mixing hash of
 these, mapped to [0, 1), is compared with the cumulative fractions. No random state is involved,
 so the same jet lands in the same split in every run, on every machine, whatever the chunking or
 the order of the files.
@@ -77,6 +78,6 @@ def split_of_files(split_files: dict[str, Sequence[str]], inputs: Sequence[str],
                              f"test); pass the split of these files with --split")
         found[str(path)] = where[0]
     if len(set(found.values())) > 1:
-        raise HepdlError(f"the input files are in different splits ({', '.join(f'{k}: {v}' for k, v in found.items())}); "
-                         f"make one images file per split")
+        listing = ", ".join(f"{k}: {v}" for k, v in found.items())
+        raise HepdlError(f"the input files are in different splits ({listing}); make one images file per split")
     return next(iter(found.values()))
