@@ -197,12 +197,12 @@ def _example_data(example: str, workdir: Path) -> None:
 
 
 def _tiny(config: dict) -> dict:
-    """The example's datasets and readers as they are; training, transforms and bootstrap made tiny."""
+    """The example's datasets and readers as they are; one experiment (top_vs_qcd, plain images),
+    one epoch and 5 bootstrap resamples, so that the four examples run in about a minute."""
     config["training"] = {"max_epochs": 1, "batch_size": 64}
     config["evaluation"] = {"bootstrap": 5}
     config["image_transforms"] = {"plain": {}}
-    config["experiments"] = {name: {**experiment, "transforms": ["plain"]}
-                             for name, experiment in config["experiments"].items()}
+    config["experiments"] = {"top_vs_qcd": {**config["experiments"]["top_vs_qcd"], "transforms": ["plain"]}}
     return config
 
 
@@ -230,7 +230,7 @@ def test_example_config_runs_end_to_end_with_configfile(example, tmp_path):
     _assert_ok(snakemake(tmp_path, "--cores", "2", "--configfile", str(tiny), "--set-threads", "train=1"))
     assert (tmp_path / "results" / "report" / "index.html").stat().st_size > 1000
     rows = _metrics_rows(tmp_path)
-    assert {("top_vs_qcd", "plain"), ("qcd_vs_top", "plain")} <= set(rows)
+    assert ("top_vs_qcd", "plain") in rows and ("top_vs_qcd", "baseline_mass") in rows
     for row in rows.values():
         assert row["n_background"] > 0 and row["n_signal"] > 0
     if example in ("toptagging_h5", "jetclass"):  # the dataset's own split: each shard is one split

@@ -16,6 +16,7 @@ server stops the run after about 20 s with a message naming the URL.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Sequence
@@ -54,16 +55,24 @@ def _remote_filesystem(url: str):
 
 
 def _expand_remote(pattern: str) -> list[str]:
-    """The URLs matching a remote glob pattern, sorted (the server's directory is listed)."""
-    fs, path = _remote_filesystem(pattern)
-    try:
-        matches = sorted(fs.glob(path))
+    """The URLs matching a remote glob pattern (a glob in the file name only), sorted; the
+    server's directory is listed."""
+    scheme, _, rest = pattern.partition("//")
+    host, _, path = rest.partition("/")
+    prefix = f"{scheme}//{host}//"
+    directory, _, name = path.lstrip("/").rpartition("/")
+    if glob.has_magic(directory):
+        raise HepdlError(f"'{pattern}': in a root:// URL a glob pattern may only be in the file name")
+    fs, _ = _remote_filesystem(pattern)
+    try:  # "//" lists the top of the export (fsspec-xrootd cannot list "/")
+        entries = fs.ls(f"/{directory}" if directory else "//", detail=False)
     except Exception as err:
-        raise InputFileError(f"{pattern}: cannot list the remote directory, server unreachable? "
-                             f"({type(err).__name__}: {err})") from None
-    if not matches:
+        raise InputFileError(f"{pattern}: cannot list the remote directory /{directory}, server unreachable or "
+                             f"no such directory? ({type(err).__name__}: {' '.join(str(err).split())})") from None
+    names = sorted(n for n in (e.rstrip("/").rsplit("/", 1)[-1] for e in entries) if fnmatch.fnmatchcase(n, name))
+    if not names:
         raise HepdlError(f"no file matches the pattern '{pattern}'")
-    return [fs.unstrip_protocol(m) for m in matches]
+    return [f"{prefix}{directory}/{n}" if directory else f"{prefix}{n}" for n in names]
 
 
 def expand_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:

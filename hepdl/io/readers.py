@@ -72,8 +72,9 @@ def _open_root(path: str):
 
     if is_remote(path):
         configure_xrootd()
-        try:
-            return uproot.open(path)
+        try:  # uproot's own XRootD source: through fsspec-xrootd 0.5.5 + xrootd 6, reading basket
+            # metadata fails (numpy integers as read offsets: "integer argument expected for offset")
+            return uproot.open(path, handler=uproot.source.xrootd.XRootDSource)
         except Exception as err:
             raise InputFileError(f"{path}: cannot open the remote file: server unreachable, file missing or "
                                  f"not ROOT? ({type(err).__name__}: {' '.join(str(err).split())})") from None
