@@ -135,6 +135,9 @@ def _check_branches(path: str, container: str, tree, names: list[str]) -> None:
             close = [b for low in difflib.get_close_matches(name.lower(), list(by_lower), n=5, cutoff=0.6)
                      for b in by_lower[low]]
             hint = f"; close matches: {', '.join(close)}" if close else "; no close match"
+            collections = sorted({b.split("/")[-1].split(".")[0] for b in available if "." in b.split("/")[-1]})
+            if not close and "." in name and collections:  # Delphes-style names: say which collections exist
+                hint += f" (collections in the file: {', '.join(collections)})"
             raise InputFileError(f"{path} ({container}): no {word} '{name}'{hint}")
 
 
