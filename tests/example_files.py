@@ -73,25 +73,27 @@ def _write(path: Path, name: str, branches: dict, rntuple: bool, record_style: s
     return path
 
 
-def _events(rng: np.random.Generator, n_events: int, signal: bool):
-    """Particles of toy events: a hard jet, a recoil jet (1 prong) and soft particles."""
+def _events(rng: np.random.Generator, n_events: int, signal: bool, soft: int = 20):
+    """Particles of toy events: a hard jet, a recoil jet (1 prong) and ``soft`` soft particles (mean)."""
     hard = jet_particles(rng, n_events, signal)
     recoil = jet_particles(rng, n_events, False, pt_range=(400.0, 500.0))
     recoil_phi = np.repeat(hard[5] + np.pi, recoil[0]) + (recoil[3] - np.repeat(recoil[5], recoil[0]))
-    n_soft = rng.poisson(20, n_events) + 1
-    soft = (n_soft, rng.exponential(1.0, n_soft.sum()) + 0.3, rng.uniform(-2.5, 2.5, n_soft.sum()),
+    n_soft = rng.poisson(soft, n_events) + 1
+    soft_particles = (n_soft, rng.exponential(1.0, n_soft.sum()) + 0.3, rng.uniform(-2.5, 2.5, n_soft.sum()),
             rng.uniform(-np.pi, np.pi, n_soft.sum()))
     parts = [(hard[0], hard[1], hard[2], hard[3]), (recoil[0], recoil[1], recoil[2], np.angle(np.exp(1j * recoil_phi))),
-             soft]
+             soft_particles]
     counts = [p[0] for p in parts]
     fields = [ak.concatenate([ak.unflatten(p[i], p[0]) for p in parts], axis=1) for i in (1, 2, 3)]
     return np.sum(counts, axis=0), [ak.to_numpy(ak.flatten(f)) for f in fields]
 
 
-def write_delphes(path: Path, n_events: int, seed: int, signal: bool, rntuple: bool = False) -> Path:
-    """A Delphes-layout file (tree ``Delphes``): EFlowTrack / EFlowPhoton / EFlowNeutralHadron."""
+def write_delphes(path: Path, n_events: int, seed: int, signal: bool, rntuple: bool = False,
+                  soft: int = 20) -> Path:
+    """A Delphes-layout file (tree ``Delphes``): EFlowTrack / EFlowPhoton / EFlowNeutralHadron;
+    ``soft``: mean number of soft particles per event besides the two jets."""
     rng = np.random.default_rng(seed)
-    counts, (pt, eta, phi) = _events(rng, n_events, signal)
+    counts, (pt, eta, phi) = _events(rng, n_events, signal, soft)
     kind = rng.choice(3, len(pt), p=[0.6, 0.25, 0.15])  # track, photon, neutral hadron
     event_of = np.repeat(np.arange(n_events), counts)
     branches = {}

@@ -579,3 +579,13 @@ def test_files_per_split_put_every_jet_of_a_file_in_its_split(tmp_path):
            "experiments": {"e": {"train": "d", "background": "d", "signal": "d"}}}
     with pytest.raises(ConfigError, match=r"'datasets.d.files.validation': 'a.root' is also listed under files.train"):
         load_config(overrides=bad)
+
+
+def test_order_within_jets_equals_the_two_key_lexsort_with_ties():
+    from hepdl.io.canonical import order_within_jets
+
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 30, 500)
+    pt = np.round(rng.exponential(5.0, counts.sum()), 1)  # many equal pT: ties keep their order
+    jet_id = np.repeat(np.arange(len(counts)), counts)
+    np.testing.assert_array_equal(order_within_jets(counts, pt), np.lexsort((-pt, jet_id)))

@@ -84,9 +84,11 @@ def _particles(chunk: Chunk, collection: dict[str, Any], bad_values: str,
     flat = {k: ak.to_numpy(ak.flatten(v)).astype(np.float64) for k, v in values.items()}
     if "mass" in keys and "mass" not in flat:
         flat["mass"] = np.full(int(counts.sum()), float(collection["mass"]))
-    event_of = np.repeat(np.arange(len(counts)), counts)
-    for key, branch in branches.items():
-        _check_finite(chunk, flat[key], event_of, f"{chunk.word} '{branch}'", bad_values, bad_events)
+    event_of = None
+    if not np.isfinite(sum(flat[k] for k in branches)).all():  # one pass; NaN / inf propagate through the sum
+        event_of = np.repeat(np.arange(len(counts)), counts)
+        for key, branch in branches.items():
+            _check_finite(chunk, flat[key], event_of, f"{chunk.word} '{branch}'", bad_values, bad_events)
 
     kinematics = collection["kinematics"]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -99,9 +101,29 @@ def _particles(chunk: Chunk, collection: dict[str, Any], bad_values: str,
             else:
                 energy = np.sqrt((flat["pt"] * np.cosh(flat["eta"])) ** 2 + flat["mass"] ** 2)
             p4 = [px, py, pz, energy]
-    source = ", ".join(branches.values())
-    for name, value in zip(("px", "py", "pz", "E"), p4, strict=True):
-        _check_finite(chunk, value, event_of, f"{name} computed from {source}", bad_values, bad_events)
+    if not np.isfinite(p4[0] + p4[1] + p4[2] + p4[3]).all():  # e.g. sinh(eta) overflowing for |eta| > 710
+        event_of = np.repeat(np.arange(len(counts)), counts) if event_of is None else event_of
+        source = ", ".join(branches.values())
+        for name, value in zip(("px", "py", "pz", "E"), p4, strict=True):
+            _check_finite(chunk, value, event_of, f"{name} computed from {source}", bad_values, bad_events)
+    return counts, p4
+
+
+def _concatenate(parts: list[tuple[np.ndarray, list[np.ndarray]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per-event counts and flat (px, py, pz, E) of the collections' particles together, each
+    event's particles in the order of the collections listed (a numpy scatter, no Python loop over events)."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = np.sum([c for c, _ in parts], axis=0).astype(np.int64)
+    event_start = np.cumsum(counts) - counts
+    before = np.zeros_like(counts)  # particles of the earlier collections in each event
+    p4 = [np.empty(int(counts.sum())) for _ in range(4)]
+    for part_counts, part_p4 in parts:
+        part_start = np.cumsum(part_counts) - part_counts
+        target = np.repeat(event_start + before - part_start, part_counts) + np.arange(int(part_counts.sum()))
+        for i in range(4):
+            p4[i][target] = part_p4[i]
+        before += part_counts
     return counts, p4
 
 
@@ -145,12 +167,7 @@ def raw_event_chunk(chunk: Chunk, settings: dict[str, Any], label: np.ndarray | 
     n_entries = len(chunk)
     bad_events = np.zeros(n_entries, dtype=bool)
     parts = [_particles(chunk, collection, bad_values, bad_events) for collection in settings["particles"]]
-    counts = np.sum([c for c, _ in parts], axis=0).astype(np.int64)
-    if len(parts) == 1:
-        p4 = parts[0][1]
-    else:  # concatenate the collections of each event, in the order listed
-        p4 = [ak.to_numpy(ak.flatten(ak.concatenate([ak.unflatten(part[1][i], part[0]) for part in parts], axis=1)))
-              for i in range(4)]
+    counts, p4 = _concatenate(parts)
     if bad_events.any():  # policy drop: those events' particles are removed, the events counted
         stats.dropped_bad_events += int(bad_events.sum())
         keep_particle = np.repeat(~bad_events, counts)
