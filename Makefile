@@ -1,5 +1,6 @@
 # The two commands of the README. Each sets up .venv first (scripts/setup.sh, idempotent).
 CORES ?= all
+CONFIG ?=  # a config file that replaces config/config.yaml, e.g. CONFIG=config/examples/delphes.yaml
 ARGS ?=   # more snakemake arguments, e.g. ARGS="--directory .test" for the tiny CI config
 
 .PHONY: run test setup lint docs clean
@@ -11,7 +12,7 @@ setup:
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 run: setup  ## the full default workflow on generated data, ending in results/report/index.html
-	.venv/bin/snakemake --cores $(CORES) $(ARGS)
+	.venv/bin/snakemake --cores $(CORES) $(if $(strip $(CONFIG)),--configfile $(CONFIG)) $(ARGS)
 
 test: setup  ## the test suite (fast, offline)
 	.venv/bin/python -m pytest

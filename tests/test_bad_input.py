@@ -225,7 +225,31 @@ def _empty_jet_error_mode(tmp):
     return [tmp / "jets.root"], base_config(images={"npix": 16, "empty_jets": "error"}), None
 
 
+def _event_without_particles(tmp):
+    from example_files import write_delphes
+    from test_event_layout import TRACKS, delphes_reader
+
+    write_delphes(tmp / "delphes.root", 8, 1, signal=False)
+    nothing = {**TRACKS, "where": [{"branch": "EFlowTrack.Charge", "in": [0]}]}  # no neutral tracks
+    return [tmp / "delphes.root"], with_reader(delphes_reader(particles=[nothing])), "mine"
+
+
+def _collection_missing(tmp):
+    from example_files import write_delphes
+    from test_event_layout import PHOTONS, TRACKS, delphes_reader
+
+    write_delphes(tmp / "delphes.root", 8, 1, signal=False)
+    towers = {**PHOTONS, **{k: v.replace("EFlowPhoton", "Tower") for k, v in PHOTONS.items()}}
+    return [tmp / "delphes.root"], with_reader(delphes_reader(particles=[TRACKS, towers])), "mine"
+
+
 IMAGES_CASES = {
+    "event_layout_event_without_particles": (
+        _event_without_particles, r"delphes\.root \(tree 'Delphes'\): no particles in the collections EFlowTrack "
+                                  r"\(after their `where` selections\) in 8 events; .* at entries 0-7 \(8 entries\)"),
+    "event_layout_collection_missing": (
+        _collection_missing, r"delphes\.root \(tree 'Delphes'\): no branch 'Tower\.ET'; no close match "
+                             r"\(collections in the file: EFlowNeutralHadron, EFlowPhoton, EFlowTrack\)"),
     "truncated_root": (_truncated, r"cut\.root.*: cannot read .*truncated or corrupt\?"),
     "random_bytes_named_root": (_random_bytes, r"noise\.root is not a ROOT file"),
     "tree_missing": (_no_tree, r"jets\.root: no tree 'Events' \(trees in the file: jets\); set the reader's `tree`"),

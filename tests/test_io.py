@@ -455,4 +455,137 @@ def test_every_example_config_validates(path):
 
 
 def test_the_example_configs_exist():
-    assert {"nanoaod_like.yaml", "toptagging_h5.yaml"} <= {p.name for p in EXAMPLES.glob("*.yaml")}
+    expected = {"delphes.yaml", "jetclass.yaml", "nanoaod_like.yaml", "toptagging_h5.yaml"}
+    assert expected <= {p.name for p in EXAMPLES.glob("*.yaml")}
+
+
+# --------------------------------------------------------------------------- RNTuple, one-hot labels, splits
+
+def rntuple_copy(source: Path, target: Path, name: str) -> Path:
+    """The RNTuple copy of TTree ``name`` of ``source``: one field per branch, same names and values."""
+    arrays = uproot.open(source)[name].arrays()
+    with uproot.recreate(target) as file:
+        file[name] = {field: arrays[field] for field in arrays.fields}
+    assert uproot.open(target).classnames(cycle=False)[name] == "ROOT::RNTuple"
+    return target
+
+
+def _layout_files(tmp_path: Path, layout: str):
+    """(TTree file, RNTuple copy, dataset entry) of one reader layout."""
+    from example_files import write_delphes, write_jetclass, write_nanoaod
+    from test_event_layout import delphes_reader
+
+    if layout == "jet_per_entry":
+        tree = tmp_path / "jets.root"
+        write_jets(tree, random_canonical(80), {})
+        return tree, rntuple_copy(tree, tmp_path / "jets_rntuple.root", "jets"), {"reader": {}, "label": 0}
+    if layout == "linked":
+        tree = write_nanoaod(tmp_path / "nano.root", 40, 1, signal=True)
+        reader = load_config(EXAMPLES / "nanoaod_like.yaml")["datasets"]["qcd"]["reader"]
+        return tree, rntuple_copy(tree, tmp_path / "nano_rntuple.root", "Events"), {"reader": reader, "label": 1}
+    if layout == "jetclass":
+        tree = write_jetclass(tmp_path / "TTBar_000.root", 60, 2, "label_Tbqq")
+        reader = {**load_config(EXAMPLES / "jetclass.yaml")["datasets"]["top"]["reader"], "cuts": {}}
+        return tree, rntuple_copy(tree, tmp_path / "TTBar_rntuple.root", "tree"), {"reader": reader}
+    tree = write_delphes(tmp_path / "delphes.root", 40, 3, signal=False)
+    return tree, rntuple_copy(tree, tmp_path / "delphes_rntuple.root", "Delphes"), \
+        {"reader": delphes_reader(jets_per_event="leading"), "label": 0}
+
+
+@pytest.mark.parametrize("layout", ["jet_per_entry", "linked", "jetclass", "event"])
+def test_ttree_and_its_rntuple_copy_give_identical_images(tmp_path, layout):
+    """The reader takes a TTree or an RNTuple, whichever the file holds: same config, same images."""
+    import h5py
+
+    from hepdl.images.store import build_images
+
+    tree, rntuple, dataset = _layout_files(tmp_path, layout)
+    config = load_config(overrides={"images": {"npix": 16}})
+    config["datasets"]["mine"] = {"files": [str(tree)], **dataset}
+    build_images([tree], tmp_path / "tree.h5", config, dataset="mine", split="train")
+    build_images([rntuple], tmp_path / "rntuple.h5", config, dataset="mine", split="train")
+    with h5py.File(tmp_path / "tree.h5", "r") as a, h5py.File(tmp_path / "rntuple.h5", "r") as b:
+        assert a["images"].shape[0] > 10
+        np.testing.assert_array_equal(a["images"][:], b["images"][:])
+        for name in ("jet_pt", "jet_mass", "label", "source_entry", "source_jet", "tau3"):
+            np.testing.assert_array_equal(a["jets"][name][:], b["jets"][name][:])
+
+
+def test_nested_layout_from_an_rntuple(tmp_path):
+    """uproot writes doubly jagged fields to an RNTuple (not to a TTree): the nested layout read from one."""
+    branches = {"Jet_pt": ak.Array([[100.0, 200.0], [], [50.0]]), "Jet_eta": ak.Array([[0.0, 1.0], [], [2.0]]),
+                "Jet_phi": ak.Array([[0.0, 1.0], [], [2.0]]), "Jet_m": ak.Array([[1.0, 2.0], [], [3.0]]),
+                "c_pt": ak.Array([[[1.0, 3.0], [2.0]], [], [[]]]), "c_eta": ak.Array([[[0.1, 0.3], [0.2]], [], [[]]]),
+                "c_phi": ak.Array([[[0.1, 0.3], [0.2]], [], [[]]]), "c_e": ak.Array([[[1.0, 3.0], [2.0]], [], [[]]])}
+    with uproot.recreate(tmp_path / "nested.root") as file:
+        file["Events"] = branches
+    reader = {"tree": "Events", "layout": "nested", "label_branch": None,
+              "jet": {"pt": "Jet_pt", "eta": "Jet_eta", "phi": "Jet_phi", "mass": "Jet_m"},
+              "constituents": {"pt": "c_pt", "eta": "c_eta", "phi": "c_phi", "e": "c_e"}}
+    out = read_jets(tmp_path / "nested.root", reader=reader, label=0)
+    assert out.source_entry.tolist() == [0, 0, 2] and out.source_jet.tolist() == [0, 1, 0]
+    assert out.const_pt.tolist() == [[3.0, 1.0], [2.0], []]
+    with pytest.raises(InputFileError, match=r"nested.root \(RNTuple 'Events'\): no field 'c_PT'; close matches: c_pt"):
+        read_jets(tmp_path / "nested.root", label=0,
+                  reader={**reader, "constituents": {**reader["constituents"], "pt": "c_PT"}})
+
+
+def test_one_hot_labels_pick_classes_and_drop_the_others(tmp_path):
+    from example_files import write_jetclass
+
+    for name, label in (("ZJetsToNuNu_000", "label_QCD"), ("TTBar_000", "label_Tbqq"), ("HToBB_000", "label_Hbb")):
+        write_jetclass(tmp_path / f"{name}.root", 20, 1, label)
+    reader = {"tree": "tree", "jet": None, "label_one_hot": {"label_QCD": 0, "label_Tbqq": 1},
+              "constituents": {"kinematics": "px_py_pz_e", "px": "part_px", "py": "part_py", "pz": "part_pz",
+                               "e": "part_energy"}}
+    stats = ReadStats()
+    out = ak.concatenate(list(iter_jets(str(tmp_path / "*.root"), reader=reader, stats=stats)))
+    assert out.label.tolist() == [1] * 20 + [0] * 20  # files sorted: TTBar, ZJetsToNuNu; HToBB jets dropped
+    assert stats.dropped_label == 20
+    tops = read_jets(str(tmp_path / "*.root"), reader={**reader, "keep_labels": [1]})
+    assert len(tops) == 20 and set(tops.source_file.tolist()) == {str(tmp_path / "TTBar_000.root")}
+    both = {**reader, "label_one_hot": {"label_QCD": 0, "label_Hbb": 1, "label_Tbqq": 2}}
+    write_jetclass(tmp_path / "odd.root", 5, 2, "label_Tbqq")
+    with uproot.open(tmp_path / "odd.root") as file:
+        arrays = file["tree"].arrays()
+    arrays["label_QCD"] = np.ones(5, dtype=np.bool_)
+    write_tree(tmp_path / "two.root", {f: arrays[f] for f in arrays.fields if not f.startswith("npart")}, tree="tree")
+    with pytest.raises(InputFileError, match=r"two.root \(tree 'tree'\): more than one of the one-hot label branches "
+                                             r"label_QCD, label_Hbb, label_Tbqq is set at entries 0-4"):
+        read_jets(tmp_path / "two.root", reader=both)
+
+
+def test_files_per_split_put_every_jet_of_a_file_in_its_split(tmp_path):
+    import h5py
+
+    from hepdl.images.store import build_images
+    from hepdl.io.splits import split_of_files
+
+    for name in ("train", "val", "test"):
+        write_jets(tmp_path / f"{name}.root", random_canonical(30, seed=len(name)), {})
+    files = {"train": [str(tmp_path / "train.root")], "validation": [str(tmp_path / "val.root")],
+             "test": [str(tmp_path / "t*.root").replace("t*", "te*")]}
+    config = load_config(overrides={"images": {"npix": 16}})
+    config["datasets"]["mine"] = {"files": files, "reader": {}, "label": 0}
+    for name, code in (("train", 0), ("val", 1), ("test", 2)):
+        build_images([tmp_path / f"{name}.root"], tmp_path / f"{name}.h5", config, dataset="mine")
+        with h5py.File(tmp_path / f"{name}.h5", "r") as handle:
+            assert set(handle["jets/split"][:].tolist()) == {code}
+    with pytest.raises(HepdlError, match="other.root is not among the files of dataset 'mine'"):
+        split_of_files(files, [str(tmp_path / "other.root")], "mine")
+    with pytest.raises(HepdlError, match="in different splits"):
+        split_of_files(files, [str(tmp_path / "train.root"), str(tmp_path / "val.root")], "mine")
+    bad = {"datasets": {"d": {"files": {"train": ["a.root"], "validation": ["a.root"], "test": ["b.root"]}}},
+           "experiments": {"e": {"train": "d", "background": "d", "signal": "d"}}}
+    with pytest.raises(ConfigError, match=r"'datasets.d.files.validation': 'a.root' is also listed under files.train"):
+        load_config(overrides=bad)
+
+
+def test_order_within_jets_equals_the_two_key_lexsort_with_ties():
+    from hepdl.io.canonical import order_within_jets
+
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 30, 500)
+    pt = np.round(rng.exponential(5.0, counts.sum()), 1)  # many equal pT: ties keep their order
+    jet_id = np.repeat(np.arange(len(counts)), counts)
+    np.testing.assert_array_equal(order_within_jets(counts, pt), np.lexsort((-pt, jet_id)))

@@ -65,7 +65,8 @@ def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
         allowed = sorted(error.schema.get("properties", {}))
         hint = f" (allowed keys: {', '.join(allowed)})" if allowed else ""
         return f"config key '{key}': {error.message}{hint}"
-    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets" and not prefix:
+    if (error.validator == "oneOf" and len(error.absolute_path) == 2 and error.absolute_path[0] == "datasets"
+            and not prefix):
         return (f"config key '{key}': a dataset needs either `generate` with `n_jets` "
                 f"(generated jets) or `files` (your own files), not both and not neither")
     if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
@@ -127,6 +128,14 @@ def _cross_check(config: dict[str, Any]) -> None:
         raise ConfigError(f"config key 'split': train + validation + test must be 1, got {total:g}")
     generation = config["generation"]
     for name, dataset in datasets.items():
+        if isinstance(dataset.get("files"), dict):
+            seen: dict[str, str] = {}
+            for split_name, patterns in dataset["files"].items():
+                for pattern in patterns:
+                    if pattern in seen and seen[pattern] != split_name:
+                        raise ConfigError(f"config key 'datasets.{name}.files.{split_name}': '{pattern}' is also "
+                                          f"listed under files.{seen[pattern]}; a file belongs to one split")
+                    seen[pattern] = split_name
         gen = {**generation, **dataset.get("generate", {})}
         if "generate" in dataset:
             if gen["jet_pt_max"] <= gen["jet_pt_min"]:

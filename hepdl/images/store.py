@@ -46,7 +46,7 @@ import numpy as np
 from hepdl.core.atomic import atomic_path
 from hepdl.core.errors import ConfigError, HepdlError, InputFileError
 from hepdl.images.preprocess import image_options, jet_images
-from hepdl.io.splits import CODES, NAMES, assign_split
+from hepdl.io.splits import CODES, NAMES, assign_split, split_of_files
 
 log = logging.getLogger("hepdl.images.store")
 
@@ -79,12 +79,15 @@ COLUMNS: dict[str, np.dtype] = {
 # ----------------------------------------------------------------------------------------- build
 
 def build_images(input_files: Sequence[str | os.PathLike], output: str | os.PathLike,
-                 config: dict[str, Any], dataset: str | None = None) -> dict[str, Any]:
+                 config: dict[str, Any], dataset: str | None = None, split: str | None = None) -> dict[str, Any]:
     """Build the images file ``output`` from jets files; return :func:`images_file_info` of it.
 
     ``config`` is a validated config (:func:`hepdl.config.load_config`); ``dataset`` names an entry
     of ``config["datasets"]`` whose ``reader`` mapping and fixed ``label`` apply (None: canonical
-    jets files, labels from the files). Jets are streamed with :func:`hepdl.io.readers.iter_jets` in steps
+    jets files, labels from the files). ``split``: put every jet in this split (``"train"``,
+    ``"validation"``, ``"test"``) instead of the hash split of ``config["split"]``; when None and
+    the dataset names its files per split (``files: {train: ..., validation: ..., test: ...}``),
+    the split that lists the input files. Jets are streamed with :func:`hepdl.io.readers.iter_jets` in steps
     of ``images.chunk_size``; jets with no constituent in the image window are dropped (counted)
     or raise :class:`HepdlError`, per ``images.empty_jets``.
     """
@@ -95,7 +98,7 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
 
     images_cfg = config["images"]
     options = image_options(images_cfg)
-    split = config["split"]
+    fractions = config["split"]
     reader, label = None, None
     if dataset is not None:
         if dataset not in config["datasets"]:
@@ -107,6 +110,10 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
     input_files = [str(f) for f in input_files]
     if not input_files:
         raise HepdlError("hepdl images: no input files given")
+    if split is None and dataset is not None and isinstance(config["datasets"][dataset].get("files"), dict):
+        split = split_of_files(config["datasets"][dataset]["files"], input_files, dataset)
+    if split is not None and split not in CODES:
+        raise HepdlError(f"unknown split '{split}' (expected one of {', '.join(CODES)})")
     r0 = float(config["generation"]["jet_r"])
     npix = int(options["npix"])
     stats = {"n_jets_read": 0, "n_dropped_empty": 0, "n_dropped_bad": 0}
@@ -127,7 +134,8 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
                 stats["n_jets_read"] += len(chunk)
                 for start in range(0, len(chunk), BLOCK_JETS):
                     block = chunk[start:start + BLOCK_JETS]
-                    images, rows = _images_and_rows(block, options, split, r0, images_cfg["empty_jets"], stats)
+                    images, rows = _images_and_rows(block, options, fractions, r0, images_cfg["empty_jets"], stats,
+                                                    split)
                     _append(images_ds, columns_ds, images, rows)
                 progress.update(len(chunk))
                 chunk = block = images = rows = None  # memory: not held while the next chunk is read
@@ -141,7 +149,8 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
                 f"{read_stats.dropped_bad} with NaN/inf, {stats['n_dropped_empty']} with no constituent in "
                 f"the image window); check the file and the dataset's reader (tree, keep_labels, cuts)")
         h5.attrs["provenance"] = json.dumps(
-            provenance(config, seed=config.get("seed"), inputs=input_files, dataset=dataset),
+            provenance(config, seed=config.get("seed"), inputs=input_files, dataset=dataset,
+                       split=f"files: {split}" if split else "hash"),
             sort_keys=True, default=str)
         h5.attrs["image_options"] = json.dumps(images_cfg, sort_keys=True)
         for key, value in stats.items():
@@ -157,8 +166,11 @@ def build_images(input_files: Sequence[str | os.PathLike], output: str | os.Path
 
 
 def _images_and_rows(block: ak.Array, options: dict[str, Any], split: dict[str, float], r0: float,
-                     empty_jets: str, stats: dict[str, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Images and metadata rows of one block of jets, empty jets removed (or an error raised)."""
+                     empty_jets: str, stats: dict[str, int],
+                     fixed_split: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Images and metadata rows of one block of jets, empty jets removed (or an error raised).
+
+    ``split``: the hash split's fractions; ``fixed_split``: every jet in this split instead."""
     from hepdl.physics.substructure import nsubjettiness
 
     images, empty = jet_images(block["const_pt"], block["const_eta"], block["const_phi"],
@@ -193,7 +205,9 @@ def _images_and_rows(block: ak.Array, options: dict[str, Any], split: dict[str, 
     for n in range(3):
         rows[f"tau{n + 1}"] = tau[:, n].astype(np.float32)
     codes = np.empty(len(source_entry), dtype=np.uint8)
-    for name in np.unique(source_file) if len(source_file) else []:
+    if fixed_split is not None:
+        codes[:] = CODES[fixed_split]
+    for name in np.unique(source_file) if len(source_file) and fixed_split is None else []:
         here = source_file == name
         codes[here] = assign_split(str(name), source_entry[here], split["train"], split["validation"],
                                    split["test"], jet=source_jet[here])

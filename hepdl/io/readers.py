@@ -3,8 +3,11 @@
 :func:`iter_jets` streams canonical jets (see :mod:`hepdl.io.jets_file` and
 :data:`hepdl.io.canonical.CANONICAL_FIELDS`) from hepdl's own files or from a user's files
 mapped by a ``reader`` block (:mod:`hepdl.io.reader_config`; docs/your-own-data.md). Files are
-read chunk by chunk with ``TTree.iterate(step_size=...)`` (ROOT) or row blocks (HDF5), so
-memory follows ``step_size``, not the file size. Three ROOT layouts are understood:
+read chunk by chunk with ``iterate(step_size=...)`` (ROOT) or row blocks (HDF5), so memory
+follows ``step_size``, not the file size. A ROOT file's ``tree`` may be a TTree or an RNTuple
+(ROOT's successor to TTree): the reader takes whichever the file holds, and the same mapping
+gives the same jets from either. Paths may be local or ``root://`` URLs (:mod:`hepdl.io.paths`).
+Four ROOT layouts are understood:
 
 ``jet_per_entry``
     one jet per entry; constituent branches jagged (one list per entry), jet branches flat.
@@ -16,6 +19,9 @@ memory follows ``step_size``, not the file size. Three ROOT layouts are understo
     candidate collection (``PFCand_pt[nPFCand]``) and a link collection whose elements pair a
     jet index with a candidate index (``FatJetPFCands_jetIdx``, ``FatJetPFCands_pFCandsIdx``).
     The candidates of each jet are gathered with awkward/numpy, without a loop over jets.
+``event``
+    one event per entry: its particles, from one or more collections, are clustered into jets
+    with FastJet (:mod:`hepdl.io.event_layout`).
 
 Every user-caused problem raises :class:`~hepdl.core.errors.InputFileError` naming the file, the
 tree and branch (or HDF5 key and column) and, for bad values, the entry range.
@@ -24,7 +30,6 @@ tree and branch (or HDF5 key and column) and, for bad values, the entry range.
 from __future__ import annotations
 
 import difflib
-import glob
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -36,6 +41,9 @@ import numpy as np
 from hepdl.config import parse_size
 from hepdl.core.errors import HepdlError, InputFileError
 from hepdl.io.canonical import RawJets, ReadStats, Selection, canonicalise, empty_jets, entry_text
+from hepdl.io.chunk import Chunk, list_depth
+from hepdl.io.event_layout import event_branches, raw_event_chunk
+from hepdl.io.paths import configure_xrootd, expand_files, is_remote
 from hepdl.io.reader_config import constituent_branches, reader_settings
 from hepdl.io.toptagging_h5 import iter_raw_toptagging
 
@@ -43,30 +51,11 @@ log = logging.getLogger("hepdl.io.readers")
 
 ROOT_MAGIC = b"root"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: uproot's class names of the two kinds of ROOT tables hepdl reads, and their names in messages
+TABLE_CLASSES = {"TTree": "tree", "ROOT::RNTuple": "RNTuple"}
 
-
-def expand_files(files: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
-    """Paths of ``files`` (one path, a list, or glob patterns; each glob sorted), in order.
-
-    An empty glob raises :class:`HepdlError` naming the pattern; a missing plain path raises
-    :class:`InputFileError`.
-    """
-    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    if not items:
-        raise HepdlError("no input files given")
-    paths: list[str] = []
-    for item in items:
-        pattern = os.path.expanduser(os.fspath(item))
-        if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise HepdlError(f"no file matches the pattern '{pattern}'")
-            paths.extend(matches)
-        else:
-            if not os.path.exists(pattern):
-                raise InputFileError(f"input file {pattern} does not exist")
-            paths.append(pattern)
-    return paths
+_Chunk = Chunk  # the name under which tests know it
+__all__ = ["expand_files", "iter_jets", "read_jets"]
 
 
 def _magic(path: str) -> bytes:
@@ -77,119 +66,130 @@ def _magic(path: str) -> bytes:
         raise InputFileError(f"cannot read input file {path}: {err.strerror}") from None
 
 
-def _open_tree(path: str, tree_name: str):
+def _open_root(path: str):
+    """``uproot.open`` of a local file or a ``root://`` URL; one clear message if it fails."""
     import uproot
 
+    if is_remote(path):
+        configure_xrootd()
+        try:  # uproot's own XRootD source: through fsspec-xrootd 0.5.5 + xrootd 6, reading basket
+            # metadata fails (numpy integers as read offsets: "integer argument expected for offset")
+            return uproot.open(path, handler=uproot.source.xrootd.XRootDSource)
+        except Exception as err:
+            raise InputFileError(f"{path}: cannot open the remote file: server unreachable, file missing or "
+                                 f"not ROOT? ({type(err).__name__}: {' '.join(str(err).split())})") from None
     head = _magic(path)
     if not head.startswith(ROOT_MAGIC):
         hint = " (it is an HDF5 file: set reader format: toptagging_h5?)" if head == HDF5_MAGIC else ""
         raise InputFileError(f"{path} is not a ROOT file{hint}")
     try:
-        file = uproot.open(path)
-        classnames = file.classnames(cycle=False)
+        return uproot.open(path)
     except Exception as err:
         raise InputFileError(f"{path}: cannot read the ROOT file, truncated or corrupt? "
                              f"({type(err).__name__}: {err})") from None
-    trees = sorted(k for k, c in classnames.items() if c == "TTree")
-    if classnames.get(tree_name) != "TTree":
+
+
+def _open_tree(path: str, tree_name: str):
+    """(file, table, container) of the TTree or RNTuple ``tree_name``; container names it in messages."""
+    file = _open_root(path)
+    try:
+        classnames = file.classnames(cycle=False)
+    except Exception as err:
         file.close()
-        what = f"'{tree_name}' is a {classnames[tree_name]}, not a TTree" if tree_name in classnames \
+        raise InputFileError(f"{path}: cannot read the ROOT file, truncated or corrupt? "
+                             f"({type(err).__name__}: {err})") from None
+    tables = sorted(k for k, c in classnames.items() if c in TABLE_CLASSES)
+    if classnames.get(tree_name) not in TABLE_CLASSES:
+        file.close()
+        what = f"'{tree_name}' is a {classnames[tree_name]}, not a TTree or RNTuple" if tree_name in classnames \
             else f"no tree '{tree_name}'"
-        raise InputFileError(f"{path}: {what} (trees in the file: {', '.join(trees) or 'none'}); "
+        raise InputFileError(f"{path}: {what} (trees in the file: {', '.join(tables) or 'none'}); "
                              f"set the reader's `tree`")
+    container = f"{TABLE_CLASSES[classnames[tree_name]]} '{tree_name}'"
     try:
         tree = file[tree_name]
     except Exception as err:
         file.close()
-        raise InputFileError(f"{path}: cannot read tree '{tree_name}', truncated or corrupt? "
+        raise InputFileError(f"{path}: cannot read {container}, truncated or corrupt? "
                              f"({type(err).__name__}: {err})") from None
-    return file, tree
+    return file, tree, container
 
 
-def _check_branches(path: str, tree_name: str, tree, names: list[str]) -> None:
-    available = tree.keys()
+def _available(tree) -> set[str]:
+    """Names a reader may refer to: every branch, by full path and by its own name (TTree), or
+    every field path (RNTuple)."""
+    names = set(tree.keys())
+    if hasattr(tree, "branches"):  # a TTree: nested branches (Delphes' EFlowTrack.PT) also by their own name
+        names |= set(tree.keys(full_paths=False))
+    return names
+
+
+def _check_branches(path: str, container: str, tree, names: list[str]) -> None:
+    available = _available(tree)
+    word = "field" if container.startswith("RNTuple") else "branch"
     for name in names:
         if name not in available:
             by_lower: dict[str, list[str]] = {}
-            for branch in available:
+            for branch in sorted(available):
                 by_lower.setdefault(branch.lower(), []).append(branch)
             close = [b for low in difflib.get_close_matches(name.lower(), list(by_lower), n=5, cutoff=0.6)
                      for b in by_lower[low]]
             hint = f"; close matches: {', '.join(close)}" if close else "; no close match"
-            raise InputFileError(f"{path} (tree '{tree_name}'): no branch '{name}'{hint}")
-
-
-def _list_depth(array: ak.Array) -> tuple[int, Any]:
-    """Number of list levels of ``array`` and the dtype at the bottom (None if not numeric)."""
-    layout = ak.to_layout(array)
-    depth = 0
-    while isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray, ak.contents.RegularArray)):
-        if layout.parameter("__array__") == "string":
-            return depth, None
-        depth += 1
-        layout = layout.content
-    if isinstance(layout, (ak.contents.IndexedOptionArray, ak.contents.ByteMaskedArray,
-                           ak.contents.BitMaskedArray, ak.contents.UnmaskedArray)):
-        layout = layout.content
-    return depth, layout.dtype if isinstance(layout, ak.contents.NumpyArray) else None
-
-
-_SHAPES = {0: "one number per entry", 1: "a list per entry (jagged)", 2: "a list of lists per entry (doubly jagged)"}
-
-
-class _Chunk:
-    """Branches of one chunk of a tree, checked on access."""
-
-    def __init__(self, path: str, tree_name: str, arrays: ak.Array, entry_start: int):
-        self.path, self.tree_name, self.arrays, self.entry_start = path, tree_name, arrays, entry_start
-        self.where = f"tree '{tree_name}'"
-
-    def get(self, branch: str, depths: tuple[int, ...], integer: bool = False) -> ak.Array:
-        array = self.arrays[branch]
-        depth, dtype = _list_depth(array)
-        if dtype is None or depth not in depths:
-            expected = " or ".join(_SHAPES[d] for d in depths)
-            raise InputFileError(f"{self.path} ({self.where}): branch '{branch}' has type "
-                                 f"{ak.type(array).content}, expected {expected} of numbers")
-        if integer and not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.bool_)):
-            values = ak.to_numpy(ak.ravel(array))
-            if not np.array_equal(values, np.round(values)):
-                raise InputFileError(f"{self.path} ({self.where}): branch '{branch}' holds non-integer "
-                                     f"values; expected integer labels / indices")
-        return array
-
-    def same_lengths(self, arrays: dict[str, ak.Array], axis: int, what: str) -> None:
-        """Raise if the lists of these branches differ in length (at ``axis``) in any entry."""
-        names = list(arrays)
-        first = ak.num(arrays[names[0]], axis=axis)
-        for name in names[1:]:
-            other = ak.num(arrays[name], axis=axis)
-            differ = first != other
-            if axis > 1:
-                differ = ak.any(differ, axis=-1)
-            differ = ak.to_numpy(differ)
-            if differ.any():
-                entries = self.entry_start + np.flatnonzero(differ)
-                raise InputFileError(
-                    f"{self.path} ({self.where}): branches '{names[0]}' and '{name}' have lists of "
-                    f"different lengths at {entry_text(entries)}; {what}")
+            collections = sorted({b.split("/")[-1].split(".")[0] for b in available if "." in b.split("/")[-1]})
+            if not close and "." in name and collections:  # Delphes-style names: say which collections exist
+                hint += f" (collections in the file: {', '.join(collections)})"
+            raise InputFileError(f"{path} ({container}): no {word} '{name}'{hint}")
 
 
 def _flat(array: ak.Array) -> np.ndarray:
     return ak.to_numpy(ak.ravel(array)).astype(np.float64)
 
 
-def _raw_root_chunk(chunk: _Chunk, settings: dict[str, Any], need_label: bool) -> RawJets:
+def label_branch_names(settings: dict[str, Any]) -> list[str]:
+    """The branches labels are read from: ``label_one_hot``'s, else ``label_branch``."""
+    one_hot = settings["label_one_hot"]
+    return list(one_hot) if one_hot is not None else [settings["label_branch"]]
+
+
+def _label_values(chunk: Chunk, settings: dict[str, Any], depths: tuple[int, ...]) -> ak.Array:
+    """Labels as read (one per entry, or a list per entry): the ``label_branch`` values, or for
+    ``label_one_hot`` the label of the one listed branch that is set (-1 where none is)."""
+    one_hot = settings["label_one_hot"]
+    if one_hot is None:
+        return ak.Array(chunk.get(settings["label_branch"], depths, integer=True))
+    arrays = {branch: chunk.get(branch, depths) for branch in one_hot}
+    first = next(iter(arrays.values()))
+    depth = list_depth(first)[0]
+    if depth:
+        chunk.same_lengths(arrays, 1, "one-hot label branches need one value per jet")
+    is_set = {branch: ak.to_numpy(ak.ravel(array)) != 0 for branch, array in arrays.items()}
+    n_set = np.sum(list(is_set.values()), axis=0)
+    if (n_set > 1).any():
+        entry_of = np.repeat(np.arange(len(first)), ak.to_numpy(ak.num(first, axis=1))) if depth \
+            else np.arange(len(first))
+        raise chunk.fail(f"more than one of the one-hot label {chunk.words} {', '.join(one_hot)} is set",
+                         np.unique(entry_of[n_set > 1]))
+    label = np.full(len(n_set), -1, dtype=np.int64)
+    for branch, flags in is_set.items():
+        label[flags] = one_hot[branch]
+    return ak.unflatten(label, ak.num(first, axis=1)) if depth else ak.Array(label)
+
+
+def _raw_root_chunk(chunk: Chunk, settings: dict[str, Any], need_label: bool, bad_values: str = "error",
+                    stats: ReadStats | None = None) -> RawJets:
     layout = settings["layout"]
-    const_names = constituent_branches(settings)
-    jet_names = settings["jet"]
     n_entries = len(chunk.arrays)
     entries = chunk.entry_start + np.arange(n_entries, dtype=np.int64)
+    if layout == "event":
+        label = ak.to_numpy(_label_values(chunk, settings, (0,))).astype(np.int64) if need_label else None
+        return raw_event_chunk(chunk, settings, label, bad_values, ReadStats() if stats is None else stats)
+    const_names = constituent_branches(settings)
+    jet_names = settings["jet"]
     names = {f"const.{k}": b for k, b in const_names.items()}
     if jet_names is not None:
         names.update({f"jet.{k}": b for k, b in jet_names.items()})
     if need_label:
-        names["label"] = settings["label_branch"]
+        names["label"] = "/".join(label_branch_names(settings))
 
     if layout == "jet_per_entry":
         const = {k: chunk.get(b, (1,)) for k, b in const_names.items()}
@@ -197,7 +197,7 @@ def _raw_root_chunk(chunk: _Chunk, settings: dict[str, Any], need_label: bool) -
                            "constituent branches need one value per constituent")
         counts = ak.to_numpy(ak.num(const[next(iter(const))], axis=1)).astype(np.int64)
         jet = None if jet_names is None else {k: _flat(chunk.get(b, (0,))) for k, b in jet_names.items()}
-        label = None if not need_label else ak.to_numpy(chunk.get(settings["label_branch"], (0,), integer=True))
+        label = None if not need_label else ak.to_numpy(_label_values(chunk, settings, (0,)))
         source_entry, source_jet = entries, np.zeros(n_entries, dtype=np.int32)
     else:
         jet_arrays = None if jet_names is None else {k: chunk.get(b, (1,)) for k, b in jet_names.items()}
@@ -226,14 +226,14 @@ def _raw_root_chunk(chunk: _Chunk, settings: dict[str, Any], need_label: bool) -
         jet = None if jet_arrays is None else {k: _flat(v) for k, v in jet_arrays.items()}
         label = None
         if need_label:
-            label_array = chunk.get(settings["label_branch"], (0, 1), integer=True)
-            if _list_depth(label_array)[0] == 0:
+            label_array = _label_values(chunk, settings, (0, 1))
+            if list_depth(label_array)[0] == 0:
                 label = np.repeat(ak.to_numpy(label_array), n_jets)
             else:
                 n = ak.to_numpy(ak.num(label_array, axis=1))
                 if (n != n_jets).any():
                     raise InputFileError(
-                        f"{chunk.path} ({chunk.where}): label branch '{settings['label_branch']}' has a "
+                        f"{chunk.path} ({chunk.where}): label {chunk.word} '{names['label']}' has a "
                         f"different number of values than jets at "
                         f"{entry_text(chunk.entry_start + np.flatnonzero(n != n_jets))}")
                 label = ak.to_numpy(ak.flatten(label_array))
@@ -248,7 +248,7 @@ def _raw_root_chunk(chunk: _Chunk, settings: dict[str, Any], need_label: bool) -
                    source_entry=source_entry, source_jet=source_jet, names=names)
 
 
-def _gather_linked(chunk: _Chunk, settings: dict[str, Any], const_names: dict[str, str],
+def _gather_linked(chunk: Chunk, settings: dict[str, Any], const_names: dict[str, str],
                    n_jets: np.ndarray | None, jet_branch: str | None):
     """Constituents per jet from a candidate collection and a (jet index, candidate index) link.
 
@@ -293,25 +293,32 @@ def _gather_linked(chunk: _Chunk, settings: dict[str, Any], const_names: dict[st
     return const, counts, n_jets
 
 
-def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_label: bool,
-                   stats: ReadStats) -> Iterator[RawJets]:
-    tree_name = settings["tree"]
-    file, tree = _open_tree(path, tree_name)
-    with file:
+def _root_branches(settings: dict[str, Any], need_label: bool) -> list[str]:
+    """Every branch a ROOT reader mapping reads, in order, without repeats."""
+    if settings["layout"] == "event":
+        branches = event_branches(settings)
+    else:
         branches = list(constituent_branches(settings).values())
         if settings["jet"] is not None:
             branches += list(settings["jet"].values())
         if settings["layout"] == "linked":
             branches += list(settings["constituents"]["link"].values())
-        if need_label:
-            branches.append(settings["label_branch"])
-        branches = list(dict.fromkeys(branches))
-        _check_branches(path, tree_name, tree, branches)
+    if need_label:
+        branches += label_branch_names(settings)
+    return list(dict.fromkeys(branches))
+
+
+def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_label: bool,
+                   stats: ReadStats, bad_values: str = "error") -> Iterator[RawJets]:
+    file, tree, container = _open_tree(path, settings["tree"])
+    with file:
+        branches = _root_branches(settings, need_label)
+        _check_branches(path, container, tree, branches)
         try:  # uproot takes an int step_size as entries: turn the byte budget into entries
             entries_per_step = max(1, int(tree.num_entries_for(step_size, filter_name=branches)))
         except Exception as err:
-            raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branch metadata, truncated "
-                                 f"or corrupt? ({type(err).__name__}: {err})") from None
+            raise InputFileError(f"{path} ({container}): cannot read the metadata of {', '.join(branches)}, "
+                                 f"truncated or corrupt? ({type(err).__name__}: {err})") from None
         iterator = tree.iterate(filter_name=branches, step_size=entries_per_step, library="ak", report=True)
         while True:
             try:
@@ -321,19 +328,21 @@ def _iter_raw_root(path: str, settings: dict[str, Any], step_size: int, need_lab
             except HepdlError:
                 raise
             except Exception as err:
-                raise InputFileError(f"{path} (tree '{tree_name}'): cannot read branches "
-                                     f"{', '.join(branches)}, truncated or corrupt? "
-                                     f"({type(err).__name__}: {err})") from None
+                raise InputFileError(f"{path} ({container}): cannot read {', '.join(branches)}, truncated "
+                                     f"or corrupt? ({type(err).__name__}: {err})") from None
             stats.entries += len(arrays)
             if len(arrays):
-                raw = _raw_root_chunk(_Chunk(path, tree_name, arrays, int(report.tree_entry_start)),
-                                      settings, need_label)
+                raw = _raw_root_chunk(Chunk(path, container, arrays, int(report.tree_entry_start)),
+                                      settings, need_label, bad_values, stats)
                 del arrays  # not held while the consumer works and the next chunk is read
                 yield raw
                 del raw
 
 
 def _iter_raw_h5(path: str, step_bytes: int, need_label: bool, stats: ReadStats) -> Iterator[RawJets]:
+    if is_remote(path):
+        raise InputFileError(f"{path}: format toptagging_h5 reads local files only; copy the file first "
+                             f"(xrdcp {path} .)")
     if _magic(path) != HDF5_MAGIC:
         raise InputFileError(f"{path} is not an HDF5 file (the reader format is toptagging_h5)")
     for raw, n_rows in iter_raw_toptagging(path, step_bytes, need_label):
@@ -366,23 +375,27 @@ def iter_jets(files: str | os.PathLike | Sequence[str | os.PathLike], reader: di
     settings = reader_settings(reader)
     step_bytes = parse_size(step_size)
     paths = expand_files(files)
-    if label is None and (settings["format"] == "root" and settings["label_branch"] is None):
-        raise HepdlError("no label for these jets: set the dataset's `label` or the reader's `label_branch`")
+    if label is None and settings["format"] == "root" and settings["label_branch"] is None \
+            and settings["label_one_hot"] is None:
+        raise HepdlError("no label for these jets: set the dataset's `label` or the reader's `label_branch` "
+                         "(or `label_one_hot`)")
     need_label = label is None or settings["keep_labels"] is not None
-    if settings["format"] == "root" and need_label and settings["label_branch"] is None:
-        raise HepdlError("reader keep_labels needs a label_branch to read labels from")
+    labels_from_branches = settings["label_branch"] is not None or settings["label_one_hot"] is not None
+    if settings["format"] == "root" and need_label and not labels_from_branches:
+        raise HepdlError("reader keep_labels needs a label_branch (or label_one_hot) to read labels from")
     cuts = settings["cuts"]
     selection = Selection(label=label, keep_labels=settings["keep_labels"],
                           leading=settings["format"] == "root" and settings["layout"] != "jet_per_entry"
                           and settings["jets_per_event"] == "leading",
                           pt_min=cuts["pt_min"], pt_max=cuts["pt_max"], abs_eta_max=cuts["abs_eta_max"],
-                          max_constituents=max_constituents, bad_values=bad_values)
+                          max_constituents=max_constituents, bad_values=bad_values,
+                          drop_unlabelled=settings["format"] == "root" and settings["label_one_hot"] is not None)
     stats = ReadStats() if stats is None else stats
     for path in paths:
         if settings["format"] == "toptagging_h5":
             raws = _iter_raw_h5(path, step_bytes, need_label, stats)
         else:
-            raws = _iter_raw_root(path, settings, step_bytes, need_label, stats)
+            raws = _iter_raw_root(path, settings, step_bytes, need_label, stats, bad_values)
         for raw in raws:
             jets = canonicalise(raw, selection, stats)
             del raw  # memory: hold one chunk at a time, never this one while the next is read
@@ -397,6 +410,9 @@ def _log_summary(paths: list[str], stats: ReadStats, bad_values: str) -> None:
              "%d with NaN/inf, %d not leading, %d by cuts); %d jets with zero constituents passed through",
              stats.jets_read, stats.entries, len(paths), stats.jets_yielded, stats.dropped_label,
              stats.dropped_bad, stats.dropped_not_leading, stats.dropped_cuts, stats.empty)
+    if stats.dropped_bad_events or stats.empty_events:
+        log.info("layout event: dropped %d events with NaN/inf particles, skipped %d events without particles",
+                 stats.dropped_bad_events, stats.empty_events)
     if stats.dropped_bad:
         log.warning("dropped %d jets with NaN/inf kinematics (bad_values=%s), e.g. %s",
                     stats.dropped_bad, bad_values, "; ".join(stats.bad_examples))

@@ -1,7 +1,10 @@
 """Deterministic train / validation / test assignment of jets.
 
-A jet's split depends only on the name of the file it came from (without directories), its
-entry number in that file and its index among the jets of that entry: a 64-bit mixing hash of
+A dataset may name its train / validation / test files itself (``files: {train: [...],
+validation: [...], test: [...]}``, as the top-tagging reference dataset ships them): every jet
+of a file is then in the split that lists the file (:func:`split_of_files`). Otherwise a jet's
+split depends only on the name of the file it came from (without directories), its entry number
+in that file and its index among the jets of that entry: a 64-bit mixing hash of
 these, mapped to [0, 1), is compared with the cumulative fractions. No random state is involved,
 so the same jet lands in the same split in every run, on every machine, whatever the chunking or
 the order of the files.
@@ -10,9 +13,13 @@ the order of the files.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from hepdl.core.errors import HepdlError
 
 TRAIN, VALIDATION, TEST = 0, 1, 2
 NAMES = {TRAIN: "train", VALIDATION: "validation", TEST: "test"}
@@ -50,3 +57,27 @@ def assign_split(source_file: str, entry: np.ndarray, train: float, validation: 
     codes[u < train + validation] = VALIDATION
     codes[u < train] = TRAIN
     return codes
+
+
+def _same_file(path: str) -> str:
+    return path if "://" in path else os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+
+
+def split_of_files(split_files: dict[str, Sequence[str]], inputs: Sequence[str], dataset: str = "") -> str:
+    """The split (``"train"``, ``"validation"`` or ``"test"``) whose file list (globs expanded)
+    holds every one of ``inputs``; :class:`HepdlError` naming the file if one is in none, or if
+    the inputs belong to different splits."""
+    from hepdl.io.paths import expand_files
+
+    listed = {name: {_same_file(p) for p in expand_files(list(patterns))} for name, patterns in split_files.items()}
+    found = {}
+    for path in inputs:
+        where = [name for name, paths in listed.items() if _same_file(str(path)) in paths]
+        if not where:
+            raise HepdlError(f"{path} is not among the files of dataset '{dataset}' (files.train / validation / "
+                             f"test); pass the split of these files with --split")
+        found[str(path)] = where[0]
+    if len(set(found.values())) > 1:
+        listing = ", ".join(f"{k}: {v}" for k, v in found.items())
+        raise HepdlError(f"the input files are in different splits ({listing}); make one images file per split")
+    return next(iter(found.values()))

@@ -1,9 +1,8 @@
 # Helper Python for the rules: config validation (once, without torch), dataset/shard bookkeeping,
 # input functions. Nothing here writes a file: the resolved config is written by rule
 # resolved_config.
-import glob
+import functools
 import json
-import os
 import sys
 
 from snakemake.utils import validate
@@ -11,6 +10,7 @@ from snakemake.utils import validate
 import hepdl
 from hepdl.config import experiment_variants, validate_config
 from hepdl.core.errors import HepdlError
+from hepdl.io.paths import expand_files, is_remote
 
 # Validation, once: hepdl's validator first (JSON Schema with defaults, the model's option schema,
 # cross-checks: experiments naming datasets, transforms and corrections that exist, split
@@ -45,16 +45,29 @@ def is_generated(dataset):
     return "generate" in config["datasets"][dataset]
 
 
-def dataset_inputs(dataset):
-    """Input files of a user dataset (globs expanded, sorted); one images shard per file."""
+def dataset_file_lists(dataset):
+    """{split or None: patterns}: the dataset's files, per split when it names them per split."""
+    files = config["datasets"][dataset]["files"]
+    return dict(files) if isinstance(files, dict) else {None: files}
+
+
+def _expand(dataset, key, patterns):
     files = []
-    for pattern in config["datasets"][dataset]["files"]:
-        matches = sorted(glob.glob(os.path.expanduser(pattern)))
-        if not matches:
-            sys.exit(f"hepdl: error: config key 'datasets.{dataset}.files': "
-                     f"pattern '{pattern}' matches no file")
-        files.extend(matches)
+    for pattern in patterns:
+        try:
+            files.extend(expand_files([pattern]))
+        except HepdlError as err:
+            sys.exit(f"hepdl: error: config key 'datasets.{dataset}.{key}': {err}")
     return files
+
+
+@functools.cache
+def dataset_inputs(dataset):
+    """(path, split or None) of each input file of a user dataset (globs expanded, sorted; train,
+    validation, test files in that order); one images shard per input file. Paths are local files
+    or root:// URLs."""
+    return [(path, split) for split, patterns in dataset_file_lists(dataset).items()
+            for path in _expand(dataset, "files" if split is None else f"files.{split}", patterns)]
 
 
 def n_shards(dataset):
@@ -63,11 +76,26 @@ def n_shards(dataset):
     return len(dataset_inputs(dataset))
 
 
-def jets_input(wildcards):
-    """The jets file(s) an images shard is built from."""
+def jets_source(wildcards):
+    """The jets file an images shard is built from: a generated shard, a local file or a root:// URL."""
     if is_generated(wildcards.dataset):
         return f"results/jets/{wildcards.dataset}/shard{wildcards.shard}.root"
-    return dataset_inputs(wildcards.dataset)[int(wildcards.shard)]
+    return dataset_inputs(wildcards.dataset)[int(wildcards.shard)][0]
+
+
+def jets_input(wildcards):
+    """The images shard's jets file as a Snakemake input: none for a root:// URL (Snakemake would
+    look for it on the local disk; the URL is passed to `hepdl images` as a parameter instead)."""
+    source = jets_source(wildcards)
+    return [] if is_remote(source) else [source]
+
+
+def shard_split(wildcards):
+    """`--split NAME` for a shard of a dataset that names its files per split, else nothing."""
+    if is_generated(wildcards.dataset):
+        return ""
+    split = dataset_inputs(wildcards.dataset)[int(wildcards.shard)][1]
+    return "" if split is None else f"--split {split}"
 
 
 def images_of(dataset):

@@ -22,6 +22,9 @@ rule images:
         "results/benchmarks/images/{dataset}_shard{shard}.tsv"
     params:
         settings=lambda wc: section("images") + section("split") + section("datasets", wc.dataset),
+        # the input as given (local path or root:// URL): remote files are not Snakemake inputs
+        source=jets_source,
+        split=shard_split,
         version=VERSION,
     threads: 1
     resources:
@@ -31,5 +34,6 @@ rule images:
         "../envs/hepdl.yaml"
     shell:
         "hepdl images --config {input.config} --dataset {wildcards.dataset}"
-        " --input {input.jets} --output {output.images} --plots results/plots/images/{wildcards.dataset}"
+        " --input {params.source:q} {params.split} --output {output.images}"
+        " --plots results/plots/images/{wildcards.dataset}"
         " 2> {log}"
