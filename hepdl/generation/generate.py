@@ -1,4 +1,4 @@
-"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's algorithm) into canonical jets.
+"""Generate QCD or top jets with Pythia 8 and anti-kt (Pythia's ``SlowJet``, FastJet's fjcore) into canonical jets.
 
 Physics (particle level, no detector, no pile-up):
 
@@ -19,23 +19,28 @@ Physics (particle level, no detector, no pile-up):
 * Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
   first jets in decreasing pT are kept.
 
-Speed: Python never loops over particles. By default the visible final state is read from
-Pythia's record in bulk (:mod:`hepdl.generation.pythia_record`) and clustered by
-:func:`hepdl.generation.antikt.cluster_antikt`, FastJet's anti-kt arithmetic compiled with numba, which
-stops as soon as no jet above the window can form any more. Where the record's layout is not
-recognised (another pythia8mc build), Pythia's own ``SlowJet`` (fjcore, FastJet's code) clusters
-instead and only the selected jets' constituents are read through the accessors. Both paths give
-the same jets bit for bit (``tests/test_generate.py``), and both are checked against the
-``fastjet`` package. Top jets are truth-matched on the jet axis (with a margin) before their
-constituents are read.
+Settings: the config schema (``hepdl/config/schema.yaml``: the ``datasets.*.generate`` block, with
+the defaults of the ``generation`` block and the per-process pTHat windows) validates them and
+fills in their defaults, also for the stand-alone command line; see :func:`resolve_settings`.
+
+How, and how fast: only supported interfaces of pythia8mc. After each ``pythia.next()``,
+Pythia's own ``SlowJet`` clusters the event in C++ (anti-kt through fjcore, FastJet's code, on
+the visible final state); Python touches only the few jets above the window's lower edge, and
+reads through pythia8mc's accessors only the constituents of jets that pass the window (and, for
+top, the truth match on the jet axis), about one event in seven. The whole generation runs at
+roughly 80 % of bare ``next()`` (``benchmarks/bench_generate.py speed``; figures in the README).
+No module reads Pythia's memory by address and hepdl has no clustering code of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -43,41 +48,21 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl.generation.antikt import MAX_R as ANTIKT_MAX_R
-from hepdl.generation.antikt import cluster_antikt
-from hepdl.generation.jet_record import jet_from_constituents
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.jet_record import jet_from_constituents
 from hepdl.generation.truth import hadronic_top_partons, matched_top_index
 
 log = logging.getLogger("hepdl.generation.generate")
 
-#: process -> (label, Pythia commands)
+#: process -> (label, Pythia commands); the process names are the schema's ``generate.process`` enum
 PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
     "qcd": (0, ("HardQCD:all = on",)),
     "top": (1, ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on",
                 "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
 }
 
-#: pTHat window [GeV] per process when none is given (the default config's values; see README)
-PTHAT_DEFAULTS: dict[str, tuple[float, float]] = {"qcd": (350.0, 800.0), "top": (400.0, 800.0)}
-
-#: generation settings and their defaults (those of the config schema's ``generation`` block)
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "ecm_gev": 14000.0,
-    "jet_r": 0.8,
-    "jet_pt_min": 550.0,
-    "jet_pt_max": 650.0,
-    "jet_abs_eta_max": 2.0,
-    "max_constituents": 200,
-    "mpi": False,
-    "truth_match_dr": 0.8,
-    "pthat_min": None,
-    "pthat_max": None,
-}
-
-#: setting -> command-line option (for error messages)
-OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in DEFAULT_SETTINGS}
-OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+#: what :class:`JetGenerator` clusters with (recorded as ``clustering`` in the provenance)
+CLUSTERING = "Pythia SlowJet (fjcore)"
 
 MAX_SEED = 900_000_000  # Pythia's Random:seed range is 1..900,000,000 (0 would mean "from the clock")
 MAX_EVENTS_WITHOUT_JET = 20_000
@@ -87,16 +72,62 @@ JET_FIELDS = ("jet_pt", "jet_eta", "jet_phi", "jet_mass")
 PI32 = np.float32(np.pi)
 
 
+@functools.lru_cache(maxsize=1)
+def _settings_schema() -> dict[str, Any]:
+    """JSON Schema of one generated dataset's settings, from the config schema: the
+    ``datasets.*.generate`` block (process, pTHat window with per-process defaults) with the
+    ``generation`` block's definitions and defaults for the settings the two share."""
+    from hepdl.config import load_schema
+
+    properties = load_schema()["properties"]
+    schema = copy.deepcopy(properties["datasets"]["additionalProperties"]["properties"]["generate"])
+    for name, definition in properties["generation"]["properties"].items():
+        schema["properties"][name] = copy.deepcopy(definition)
+    return schema
+
+
+def settings_schema() -> dict[str, Any]:
+    """A copy of the JSON Schema that :func:`resolve_settings` validates with (see :func:`_settings_schema`)."""
+    return copy.deepcopy(_settings_schema())
+
+
+#: the generation settings (keys of the schema's ``datasets.*.generate`` block other than ``process``)
+SETTING_NAMES: tuple[str, ...] = tuple(name for name in _settings_schema()["properties"] if name != "process")
+
+#: setting -> command-line option (for error messages)
+OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in SETTING_NAMES}
+OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+
+_SCHEMA_MESSAGE = re.compile(r"^config key '([^']*)': (.*)$", re.DOTALL)
+
+
 def _bad(name: str, message: str) -> ConfigError:
     return ConfigError(f"generation setting '{name}' ({OPTION_NAMES.get(name, name)}): {message}")
 
 
-def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Complete and check the generation settings of ``process``; return a new dict.
+def _schema_error(err: ConfigError) -> ConfigError:
+    """The schema's message for a settings block, naming the setting and its option."""
+    match = _SCHEMA_MESSAGE.match(str(err))
+    if match is None:
+        return err
+    key, message = match.groups()
+    if key in OPTION_NAMES:
+        return _bad(key, message)
+    return ConfigError(f"generation settings: {message}")
 
-    Missing keys take :data:`DEFAULT_SETTINGS` and the process's :data:`PTHAT_DEFAULTS`
-    (``pthat_max = None`` or ``-1`` means no upper limit). A ``process`` key in ``settings`` must
-    agree with ``process``. Raises :class:`ConfigError` naming the setting and its option.
+
+def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate the generation settings of ``process`` against the config schema; return them complete.
+
+    ``settings`` holds any of :data:`SETTING_NAMES` (the keys of the config's ``generation`` and
+    ``datasets.*.generate`` blocks); a value of None counts as not given. The schema (see
+    :func:`settings_schema`) checks every value and fills in the missing ones: the ``generation``
+    block's defaults and the process's pTHat window. ``pthat_max`` None or negative (the command
+    line's ``--pthat-max -1``, Pythia's convention) means no upper limit and resolves to None. A
+    ``process`` key in ``settings`` must agree with ``process``. Numbers come back as float,
+    ``max_constituents`` as int. What the schema cannot say (finite numbers, pT below sqrt(s)/2,
+    each window's upper edge above its lower one) is checked here. Raises :class:`ConfigError`
+    naming the setting and its command-line option.
     """
     if process not in PROCESSES:
         raise ConfigError(f"unknown process '{process}' (--process / generate.process): "
@@ -105,36 +136,29 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
     if given.pop("process", process) != process:
         raise ConfigError(f"generation setting 'process' ({settings['process']}) disagrees with "
                           f"--process {process}")
-    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise ConfigError(f"unknown generation setting(s) {', '.join(unknown)} "
-                          f"(known: {', '.join(DEFAULT_SETTINGS)})")
-    out = {**DEFAULT_SETTINGS, **{k: v for k, v in given.items() if v is not None}}
-    if given.get("pthat_min") is None:
-        out["pthat_min"] = PTHAT_DEFAULTS[process][0]
-    if "pthat_max" not in given:
-        out["pthat_max"] = PTHAT_DEFAULTS[process][1]
-    if out["pthat_max"] is not None and out["pthat_max"] < 0:
+    pthat_max = given.get("pthat_max")
+    no_upper = "pthat_max" in given and (pthat_max is None or (
+        isinstance(pthat_max, (int, float)) and not isinstance(pthat_max, bool) and pthat_max < 0))
+    out = {"process": process, **{k: v for k, v in given.items() if v is not None}}
+    if no_upper:
+        del out["pthat_max"]
+    from hepdl.config import check_against_schema
+
+    schema = _settings_schema()
+    try:
+        check_against_schema(out, schema)  # validates and fills in the defaults
+    except ConfigError as err:
+        raise _schema_error(err) from None
+    del out["process"]
+    if no_upper:
         out["pthat_max"] = None
-    for name in ("ecm_gev", "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr",
-                 "pthat_min"):
-        value = out[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise _bad(name, f"expected a finite number, got {value!r}")
-        out[name] = float(value)
-    if out["pthat_max"] is not None:
-        out["pthat_max"] = float(out["pthat_max"])
-    for name in ("ecm_gev", "jet_r", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr"):
-        if out[name] <= 0:
-            raise _bad(name, f"must be positive, got {out[name]:g}")
-    for name in ("jet_pt_min", "pthat_min"):
-        if out[name] < 0:
-            raise _bad(name, f"must not be negative, got {out[name]:g}")
-    if not isinstance(out["max_constituents"], int) or isinstance(out["max_constituents"], bool) \
-            or out["max_constituents"] < 1:
-        raise _bad("max_constituents", f"expected an integer >= 1, got {out['max_constituents']!r}")
-    if not isinstance(out["mpi"], bool):
-        raise _bad("mpi", f"expected true or false, got {out['mpi']!r}")
+    for name in SETTING_NAMES:
+        kind = schema["properties"][name].get("type")
+        if out[name] is None or kind not in ("number", "integer"):
+            continue
+        if not math.isfinite(out[name]):
+            raise _bad(name, f"expected a finite number, got {out[name]!r}")
+        out[name] = float(out[name]) if kind == "number" else int(out[name])
     half = out["ecm_gev"] / 2
     if out["jet_pt_max"] <= out["jet_pt_min"]:
         raise _bad("jet_pt_max", f"{out['jet_pt_max']:g} GeV must exceed jet_pt_min = {out['jet_pt_min']:g} GeV")
@@ -144,7 +168,7 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
         raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
     if out["pthat_max"] is not None and out["pthat_max"] <= out["pthat_min"]:
         raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
-    return out
+    return {name: out[name] for name in SETTING_NAMES}
 
 
 def check_seed(seed: int) -> int:
@@ -188,24 +212,21 @@ def _stdout_to_devnull() -> Iterator[None]:
 
 
 class JetGenerator:
-    """One Pythia 8 instance and anti-kt clustering; :meth:`next_event` yields the selected jets.
+    """One Pythia 8 instance and Pythia's ``SlowJet``; :meth:`next_event` yields the selected jets.
 
-    Two clustering paths give the same jets, bit for bit (``tests/test_generate.py``):
+    Per event: ``pythia.next()``; ``SlowJet.analyze`` (anti-kt through fjcore, in C++) finds the
+    jets above the window's lower edge; of those, only jets whose axis passes the pT and |eta|
+    window (and, for top, the truth match), with a margin of 1e-6, have their constituents read
+    through pythia8mc's accessors; the jet record is then built from the constituents
+    (:func:`hepdl.generation.jet_record.jet_from_constituents`) and cut exactly.
 
-    * ``bulk=True`` (default): the visible final state is read from Pythia's record in bulk
-      (:mod:`hepdl.generation.pythia_record`) and clustered by :func:`hepdl.generation.antikt.cluster_antikt`, with
-      no Python loop over particles;
-    * ``bulk=False``, ``jet_r > 2.5``, or when the record's layout is not recognised: Pythia's ``SlowJet`` in
-      fjcore mode clusters, and the selected jets' constituents are read through pythia8mc's
-      accessors.
-
-    ``clustering`` names the path in use (known after the first event). Attributes ``n_events``
-    (events generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that
-    failed and were skipped) count the work done.
+    ``clustering`` names the path (:data:`CLUSTERING`). Attributes ``n_events`` (events
+    generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that failed
+    and were skipped) count the work done; ``event`` is Pythia's current event record.
     """
 
     def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
-                 extra_commands: tuple[str, ...] = (), bulk: bool = True):
+                 extra_commands: tuple[str, ...] = ()):
         import pythia8mc
 
         self.process = process
@@ -220,7 +241,7 @@ class JetGenerator:
         if not self.pythia.init():
             raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
         s = self.settings
-        # pT, |eta| and the top truth match are first checked on the clustering's jet axis (the
+        # pT, |eta| and the top truth match are first checked on SlowJet's jet axis (fjcore's
         # E-scheme sum of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a
         # margin of 1e-6; only jets that pass are read and get the exact cuts on their constituent sum.
         self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
@@ -234,62 +255,26 @@ class JetGenerator:
         self.event = self.pythia.event
         self.n_events = 0
         self.n_failed = 0
+        self.clustering = CLUSTERING
         self._banner_silenced = False
-        self._bulk = bulk and s["jet_r"] <= ANTIKT_MAX_R
-        self._reader = None
-        self.clustering: str | None = None
         # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
-        one = np.array([[10.0], [0.0], [0.0], [10.0]])
-        jet_from_constituents(one, np.zeros(1, dtype=np.int64), 1)
-        if self._bulk:
-            cluster_antikt(one[0], one[1], one[2], one[3], s["jet_r"], 1.0)
+        jet_from_constituents(np.array([[10.0], [0.0], [0.0], [10.0]]), np.zeros(1, dtype=np.int64), 1)
 
-    def _candidates_slowjet(self) -> tuple[np.ndarray | None, list[tuple[float, float, float, Any]]]:
-        """SlowJet's jets above the clustering threshold: (None, [(pt, eta, phi, jet index)])."""
+    def _cluster(self) -> None:
+        """``SlowJet.analyze`` of the current event (fjcore prints a banner on stdout the first time)."""
         if self._banner_silenced:
             self.slow_jet.analyze(self.event)
         else:
             with _stdout_to_devnull():
                 self.slow_jet.analyze(self.event)
             self._banner_silenced = True
-        slow_jet = self.slow_jet
-        jets = []
-        for i in range(slow_jet.sizeJet()):
-            axis = slow_jet.p(i)
-            jets.append((slow_jet.pT(i), axis.eta(), axis.phi(), i))
-        return None, jets
 
-    def _constituents_slowjet(self, _: None, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """(p4 ``(4, n)``, members ``arange(n)``) of SlowJet's jet ``i``, read through the accessors."""
+    def _constituents(self, i: int) -> np.ndarray:
+        """Four-momenta ``(4, n)`` (px, py, pz, E) of SlowJet's jet ``i``, in increasing record index."""
         event = self.event
         p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
                       dtype=np.float64).reshape(-1, 4).T
-        return np.ascontiguousarray(p4), np.arange(p4.shape[1], dtype=np.int64)
-
-    def _candidates_bulk(self) -> tuple[np.ndarray, list[tuple[float, float, float, Any]]]:
-        """The bulk-read visible final state ``(4, m)`` and its anti-kt jets above the clustering
-        threshold: [(pt, eta, phi, member columns)]."""
-        _, p4 = self._reader.final_visible()
-        jets, offsets, members = cluster_antikt(p4[0], p4[1], p4[2], p4[3], self.settings["jet_r"],
-                                                self._cluster_pt_min)
-        out = []
-        for k, (px, py, pz, _) in enumerate(jets.tolist()):
-            pt = math.hypot(px, py)
-            out.append((pt, math.asinh(pz / pt), math.atan2(py, px), members[offsets[k]:offsets[k + 1]]))
-        return p4, out
-
-    def _choose_clustering(self) -> None:
-        from hepdl.generation.pythia_record import EventRecordReader
-
-        self._reader = EventRecordReader.discover(self.pythia) if self._bulk else None
-        if self._reader is not None:
-            self.clustering = "hepdl.generation.antikt on the bulk-read event record"
-        else:
-            self.clustering = "Pythia SlowJet (fjcore)"
-            if self._bulk:  # (asked for, and possible for this jet radius)
-                log.warning("reading Pythia's event record particle by particle (slower): its layout in this "
-                            "pythia8mc version was not recognised")
-        log.info("%s: clustering with %s", self.process, self.clustering)
+        return np.ascontiguousarray(p4)
 
     def next_event(self) -> list[dict[str, Any]]:
         """Generate one event; return its selected jets in decreasing pT (often an empty list).
@@ -303,27 +288,23 @@ class JetGenerator:
             if self.n_failed > 1000 + self.n_events:
                 raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
         self.n_events += 1
-        if self.clustering is None:
-            self._choose_clustering()
-        if self._reader is not None:
-            p4, candidates = self._candidates_bulk()
-            constituents = self._constituents_bulk
-        else:
-            p4, candidates = self._candidates_slowjet()
-            constituents = self._constituents_slowjet
+        self._cluster()
+        slow_jet = self.slow_jet
         jets = []
         partons = None
-        for pt, eta, phi, members in candidates:
-            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT
+        for i in range(slow_jet.sizeJet()):  # in decreasing pT
+            if not self._pt_lo < slow_jet.pT(i) < self._pt_hi:
                 continue
+            axis = slow_jet.p(i)
+            eta = axis.eta()
             if abs(eta) >= self._eta_hi:
                 continue
             if self.label == 1:
                 if partons is None:
-                    partons = self._reader.top_partons() if self._reader is not None else hadronic_top_partons(self.event)
-                if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                    partons = hadronic_top_partons(self.event)
+                if matched_top_index(eta, axis.phi(), partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
-            jet = self._jet(*constituents(p4, members))
+            jet = self._jet(self._constituents(i))
             if jet is None:
                 continue
             if self.label == 1:
@@ -334,15 +315,11 @@ class JetGenerator:
             jets.append(jet)
         return jets
 
-    @staticmethod
-    def _constituents_bulk(p4: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return p4, members
-
-    def _jet(self, p4: np.ndarray, members: np.ndarray) -> dict[str, Any] | None:
-        """Kinematics of one jet from its constituents (columns ``members`` of ``p4``, shape
-        ``(4, N)``: px, py, pz, E [GeV], in increasing event-record index); None if cut."""
+    def _jet(self, p4: np.ndarray) -> dict[str, Any] | None:
+        """Kinematics of one jet from its constituents' four-momenta ``p4`` (shape ``(4, n)``: px,
+        py, pz, E [GeV], in increasing event-record index); None if cut."""
         s = self.settings
-        jet, const = jet_from_constituents(p4, members, s["max_constituents"])
+        jet, const = jet_from_constituents(p4, np.arange(p4.shape[1], dtype=np.int64), s["max_constituents"])
         jet_pt, jet_eta, jet_phi, jet_mass = jet.tolist()
         if not s["jet_pt_min"] < jet_pt < s["jet_pt_max"]:
             return None
@@ -394,13 +371,13 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
                   progress: bool = True, truth: bool = False, stats: dict[str, Any] | None = None) -> ak.Array:
     """Generate exactly ``n_jets`` jets of ``process`` (``"qcd"`` or ``"top"``) with Pythia ``seed``.
 
-    ``settings``: generation settings (keys of :data:`DEFAULT_SETTINGS`; missing ones default).
+    ``settings``: generation settings (keys of :data:`SETTING_NAMES`; see :func:`resolve_settings`).
     Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
     jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
     const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
     ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb``, the
     ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
-    ``pythia_commands``. Same arguments -> identical output (on either clustering path).
+    ``pythia_commands``. Same arguments -> identical output.
     """
     if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
         raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")

@@ -1,10 +1,10 @@
-"""A generated jet's record from its constituents' four-momenta (numba; the same arithmetic on every path).
+"""A generated jet's record from its constituents' four-momenta (numba: one fixed order of arithmetic).
 
 Conventions (those of the canonical jets file, :mod:`hepdl.io.jets_file`):
 
 * the jet four-momentum is the sum of *all* its constituents, added in increasing event-record
-  index (the order anti-kt hands them over), before the list is truncated: ``jet_mass`` is the
-  full jet mass;
+  index (the order in which ``SlowJet.constituents`` lists them), before the list is truncated:
+  ``jet_mass`` is the full jet mass;
 * ``jet_pt = hypot(px, py)``, ``jet_eta = asinh(pz / pt)`` (pseudorapidity),
   ``jet_phi = atan2(py, px)`` in (-pi, pi], ``jet_mass = sqrt(max(E^2 - p^2, 0))`` [GeV];
 * constituents sorted by decreasing pT (ties keep record order), at most ``max_constituents``,
