@@ -17,7 +17,7 @@ from hepdl import cli
 from hepdl.config import derive_seed
 from hepdl.core.errors import ConfigError, HepdlError
 from hepdl.generation.generate import (
-    CLUSTERING,
+    CLUSTERINGS,
     SETTING_NAMES,
     JetGenerator,
     generate_jets,
@@ -30,6 +30,7 @@ from hepdl.generation.generate import (
 from hepdl.generation.truth import (
     delta_r,
     hadronic_top_partons,
+    hadronic_top_partons_from_columns,
     match_top,
     matched_top_index,
 )
@@ -149,7 +150,7 @@ def test_match_top_on_constructed_cases():
 
 
 def test_truth_partons_use_the_last_top_copy_and_the_decay_quarks():
-    generator = JetGenerator("top", 5, {})
+    generator = JetGenerator("top", 5, {}, clustering="slowjet")  # (its event record is the event just made)
     generator.next_event()
     event = generator.event
     tops = hadronic_top_partons(event)
@@ -173,7 +174,7 @@ def test_slowjet_anti_kt_is_fastjet_anti_kt_exactly():
     fastjet = pytest.importorskip("fastjet")
     import pythia8mc
 
-    generator = JetGenerator("qcd", 9, {})
+    generator = JetGenerator("qcd", 9, {}, clustering="slowjet")
     slow_jet = pythia8mc.SlowJet(-1, 0.8, 20.0, 25.0, 2, 2, None, True, True)
     definition = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)
     n_compared = 0
@@ -201,8 +202,9 @@ def test_slowjet_anti_kt_is_fastjet_anti_kt_exactly():
 def test_selection_is_pinned():
     """Regression guard for the physics selection: a seeded sample's event and constituent counts and
     kinematic sums, as generated at commit cf3a08a (anti-kt of hepdl's own on the bulk-read record)
-    and, identically, on today's path (SlowJet, accessors). A change of which jets or constituents
-    are selected moves the integers; the sums are compared to 1e-9 (libm may differ in the last bit)."""
+    and, identically, by both of today's paths (fastjet on Pythia.nextBatch, the default; SlowJet).
+    A change of which jets or constituents are selected moves the integers; the sums are compared
+    to 1e-9 (libm may differ in the last bit)."""
     pins = {  # process: (n_jets, n_events, sum nconst, sum i * nconst, sum jet_pt, sum jet_mass, sum const_e)
         "qcd": (40, 303, 2580, 49019, 23842.034790039062, 4150.949697494507, 36998.86761886813),
         "top": (30, 212, 2324, 32682, 17632.281799316406, 5202.626678466797, 26760.31390686147),
@@ -218,6 +220,49 @@ def test_selection_is_pinned():
         assert float(ak.sum(ak.values_astype(jets.const_e, np.float64))) == pytest.approx(energy, rel=1e-9)
         if process == "top":
             assert np.abs(ak.to_numpy(jets.truth_id)).sum(axis=0).tolist() == [180, 150, 64, 94]
+
+
+@pytest.mark.parametrize("process, seed", [("qcd", 21), ("top", 22)])
+def test_the_two_clustering_paths_give_the_same_jets_bit_for_bit(process, seed):
+    """The default path (Pythia.nextBatch, the fastjet package, truth from the batch's columns) and
+    the SlowJet path (next(), Pythia's SlowJet, accessors) select the same jets from the same
+    events, every field identical."""
+    assert CLUSTERINGS[0] == "fastjet"
+    batched = JetGenerator(process, seed, {})
+    slow = JetGenerator(process, seed, {}, clustering="slowjet")
+    n_jets = 0
+    for _ in range(250):
+        ours, reference = batched.next_event(), slow.next_event()
+        assert len(ours) == len(reference)
+        for a, b in zip(ours, reference):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert np.array_equal(a[key], b[key]), key
+        n_jets += len(ours)
+    assert n_jets >= 15
+    assert batched.n_events == slow.n_events == slow.n_generated == 250 <= batched.n_generated
+    assert batched.clustering.startswith("fastjet") and slow.clustering == "Pythia SlowJet (fjcore)"
+    with pytest.raises(ValueError, match="clustering"):
+        JetGenerator(process, seed, {}, clustering="antikt")
+
+
+def test_truth_partons_from_batch_columns_equal_the_accessors():
+    """hadronic_top_partons_from_columns on each event of Pythia.nextBatch gives what
+    hadronic_top_partons reads through the accessors from the same event (same seed, next()),
+    bit for bit."""
+    batched = JetGenerator("top", 8, {})
+    stepped = JetGenerator("top", 8, {}, clustering="slowjet")
+    events = batched.pythia.nextBatch(60, "fail").prt
+    n_tops = 0
+    for event in events:
+        assert stepped.pythia.next()
+        columns = [ak.to_list(event[name]) for name in ("id", "status", "daughter1", "daughter2")]
+        momenta = [ak.to_list(event.p[c]) for c in ("px", "py", "pz")]
+        ours = hadronic_top_partons_from_columns(*columns, *momenta)
+        reference = hadronic_top_partons(stepped.event)
+        assert ours.shape == reference.shape and np.array_equal(ours, reference)
+        n_tops += len(ours)
+    assert n_tops == 120  # W -> quarks only: two hadronic tops per event
 
 
 def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
@@ -330,7 +375,8 @@ def test_cli_generate_writes_jets_and_provenance(tmp_path, capfd):
     assert record["seed"] == 17 and record["process"] == "qcd" and record["n_events"] >= 1
     assert record["generation"]["jet_pt_min"] == 500 and record["generation"]["pthat_min"] == 350
     assert "Random:seed = 17" in record["pythia_commands"]
-    assert record["clustering"] == CLUSTERING == "Pythia SlowJet (fjcore)"
+    assert record["clustering"].startswith("fastjet ") and record["clustering"].endswith("on Pythia.nextBatch")
+    assert record["n_generated_events"] >= record["n_events"]
     json.dumps(record)
 
 
@@ -425,3 +471,5 @@ def test_defaults_follow_the_process():
     assert resolve_settings("top", {})["pthat_min"] == 400
     assert resolve_settings("qcd", {})["pthat_min"] == 350
     assert resolve_settings("qcd", {"pthat_max": -1})["pthat_max"] is None
+    assert resolve_settings("qcd", {"pthat_max": None})["pthat_max"] is None  # None: no upper limit too
+    assert resolve_settings("qcd", {"pthat_min": None})["pthat_min"] == 350  # elsewhere None: the default

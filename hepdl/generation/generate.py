@@ -42,7 +42,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import awkward as ak
@@ -50,7 +50,11 @@ import numpy as np
 
 from hepdl.core.errors import ConfigError, HepdlError
 from hepdl.generation.jet_record import jet_from_constituents
-from hepdl.generation.truth import hadronic_top_partons, matched_top_index
+from hepdl.generation.truth import (
+    hadronic_top_partons,
+    hadronic_top_partons_from_columns,
+    matched_top_index,
+)
 
 log = logging.getLogger("hepdl.generation.generate")
 
@@ -61,8 +65,10 @@ PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
                 "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
 }
 
-#: what :class:`JetGenerator` clusters with (recorded as ``clustering`` in the provenance)
-CLUSTERING = "Pythia SlowJet (fjcore)"
+#: the clustering paths of :class:`JetGenerator` (the first is the default)
+CLUSTERINGS = ("fastjet", "slowjet")
+FIRST_BATCH = 16  # events of the first Pythia.nextBatch call of a generator; then doubling up to
+MAX_BATCH = 256
 
 MAX_SEED = 900_000_000  # Pythia's Random:seed range is 1..900,000,000 (0 would mean "from the clock")
 MAX_EVENTS_WITHOUT_JET = 20_000
@@ -141,7 +147,7 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
         isinstance(pthat_max, (int, float)) and not isinstance(pthat_max, bool) and pthat_max < 0))
     out = {"process": process, **{k: v for k, v in given.items() if v is not None}}
     if no_upper:
-        del out["pthat_max"]
+        out.pop("pthat_max", None)
     from hepdl.config import check_against_schema
 
     schema = _settings_schema()
@@ -195,7 +201,7 @@ def pythia_commands(process: str, seed: int, settings: dict[str, Any]) -> list[s
 
 @contextlib.contextmanager
 def _stdout_to_devnull() -> Iterator[None]:
-    """Silence C++ output on file descriptor 1 (fjcore prints a banner at its first clustering)."""
+    """Silence C++ output on file descriptor 1 (FastJet and fjcore print a banner at their first clustering)."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)
@@ -212,23 +218,40 @@ def _stdout_to_devnull() -> Iterator[None]:
 
 
 class JetGenerator:
-    """One Pythia 8 instance and Pythia's ``SlowJet``; :meth:`next_event` yields the selected jets.
+    """One Pythia 8 instance and anti-kt clustering; :meth:`next_event` yields the selected jets.
 
-    Per event: ``pythia.next()``; ``SlowJet.analyze`` (anti-kt through fjcore, in C++) finds the
-    jets above the window's lower edge; of those, only jets whose axis passes the pT and |eta|
-    window (and, for top, the truth match), with a margin of 1e-6, have their constituents read
-    through pythia8mc's accessors; the jet record is then built from the constituents
-    (:func:`hepdl.generation.jet_record.jet_from_constituents`) and cut exactly.
+    Two clustering paths, both through supported interfaces only, give the same jets bit for bit
+    (``tests/test_generate.py``):
 
-    ``clustering`` names the path (:data:`CLUSTERING`). Attributes ``n_events`` (events
-    generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that failed
-    and were skipped) count the work done; ``event`` is Pythia's current event record.
+    * ``clustering="fastjet"`` (default, the faster one; see the README's benchmark): events come
+      in batches from pythia8mc's batch interface ``Pythia.nextBatch`` (awkward arrays filled in
+      C++); numpy selects the visible final state (status > 0, ``ParticleData.isVisible`` of the
+      id) and the ``fastjet`` package's multi-event interface clusters the whole batch with
+      anti-kt; the truth partons come from the batch's columns
+      (:func:`hepdl.generation.truth.hadronic_top_partons_from_columns`). A batch is
+      :data:`FIRST_BATCH` events, doubling up to :data:`MAX_BATCH`, and no larger than
+      ``events_expected`` when the caller sets it, so that few events (at most ``FIRST_BATCH - 1``
+      when the estimate holds) are generated beyond the last one used.
+    * ``clustering="slowjet"``: one ``pythia.next()`` at a time; Pythia's ``SlowJet`` clusters it
+      (anti-kt through fjcore, FastJet's code, in C++) and the constituents and truth partons of
+      the few jets that need them are read through pythia8mc's accessors. ``event`` is then
+      Pythia's record of the event just returned (on the batch path, of the batch's last event).
+
+    Either way, only jets whose axis passes the pT and |eta| window (and, for top, the truth
+    match) with a margin of 1e-6 are built (:func:`hepdl.generation.jet_record.jet_from_constituents`,
+    constituents in increasing record index) and cut exactly.
+
+    ``clustering`` (an attribute) describes the path in use. ``n_events`` counts the events used
+    (handed to the selection), ``n_generated`` the events Pythia generated, ``n_failed`` the
+    failed ``next()`` calls (skipped).
     """
 
     def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
-                 extra_commands: tuple[str, ...] = ()):
+                 extra_commands: tuple[str, ...] = (), clustering: str = "fastjet"):
         import pythia8mc
 
+        if clustering not in CLUSTERINGS:
+            raise ValueError(f"clustering {clustering!r}: expected one of {', '.join(CLUSTERINGS)}")
         self.process = process
         self.settings = resolve_settings(process, settings)
         self.seed = check_seed(seed)
@@ -241,7 +264,7 @@ class JetGenerator:
         if not self.pythia.init():
             raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
         s = self.settings
-        # pT, |eta| and the top truth match are first checked on SlowJet's jet axis (fjcore's
+        # pT, |eta| and the top truth match are first checked on the clustering's jet axis (the
         # E-scheme sum of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a
         # margin of 1e-6; only jets that pass are read and get the exact cuts on their constituent sum.
         self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
@@ -249,62 +272,80 @@ class JetGenerator:
         self._eta_hi = s["jet_abs_eta_max"] + 1e-6
         self._dr_hi = s["truth_match_dr"] + 1e-6
         self._cluster_pt_min = max(self._pt_lo, 1e-3)
-        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
-        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
-        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
         self.event = self.pythia.event
         self.n_events = 0
+        self.n_generated = 0
         self.n_failed = 0
-        self.clustering = CLUSTERING
+        #: how many more events the caller expects to use, if it knows (:func:`generate_jets` estimates
+        #: it from the jets still missing): no batch is made larger than that (but at least FIRST_BATCH)
+        self.events_expected: int | None = None
         self._banner_silenced = False
+        if clustering == "fastjet" and not hasattr(self.pythia, "nextBatch"):
+            log.warning("this pythia8mc has no batch interface (Pythia.nextBatch): clustering with SlowJet")
+            clustering = "slowjet"
+        self._batched = clustering == "fastjet"
+        if self._batched:
+            import fastjet
+
+            self._fastjet = fastjet
+            self._definition = fastjet.JetDefinition(fastjet.antikt_algorithm, s["jet_r"])
+            self._visible_ids = _visible_ids(self.pythia.particleData)
+            self._batch_size = FIRST_BATCH
+            self._pending: list[Any] = []  # per event of the current batch, last first: None or its candidates
+            self.clustering = f"fastjet {fastjet.__version__} anti-kt on Pythia.nextBatch"
+        else:
+            # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2:
+            # visible final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
+            self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
+            self.clustering = "Pythia SlowJet (fjcore)"
         # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
         jet_from_constituents(np.array([[10.0], [0.0], [0.0], [10.0]]), np.zeros(1, dtype=np.int64), 1)
 
-    def _cluster(self) -> None:
-        """``SlowJet.analyze`` of the current event (fjcore prints a banner on stdout the first time)."""
-        if self._banner_silenced:
-            self.slow_jet.analyze(self.event)
-        else:
-            with _stdout_to_devnull():
-                self.slow_jet.analyze(self.event)
-            self._banner_silenced = True
-
-    def _constituents(self, i: int) -> np.ndarray:
-        """Four-momenta ``(4, n)`` (px, py, pz, E) of SlowJet's jet ``i``, in increasing record index."""
-        event = self.event
-        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
-                      dtype=np.float64).reshape(-1, 4).T
-        return np.ascontiguousarray(p4)
+    # ------------------------------------------------------------------------- both paths
 
     def next_event(self) -> list[dict[str, Any]]:
-        """Generate one event; return its selected jets in decreasing pT (often an empty list).
+        """Generate (or take from the current batch) one event; return its selected jets in
+        decreasing pT (often an empty list).
 
         Each jet is a dict: ``jet_pt, jet_eta, jet_phi, jet_mass`` (float), ``const`` (float64
         array of shape ``(n, 4)``: pt, eta, phi, e sorted by decreasing pt, n <= max_constituents)
         and, for top, ``truth`` (shape ``(4, 4)``, see :func:`hepdl.generation.truth.hadronic_top_partons`).
         """
+        if self._batched:
+            while not self._pending:
+                self._next_batch()
+            self.n_events += 1
+            candidates = self._pending.pop()
+            if candidates is None:
+                return []
+            first, end, jets = candidates
+            return self._select(jets, lambda: self._top_partons_from_batch(first, end), self._p4_from_batch)
         while not self.pythia.next():
-            self.n_failed += 1
-            if self.n_failed > 1000 + self.n_events:
-                raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+            self._count_failures(1)
         self.n_events += 1
-        self._cluster()
-        slow_jet = self.slow_jet
+        self.n_generated += 1
+        return self._select(self._candidates_slowjet(), lambda: hadronic_top_partons(self.event),
+                            self._p4_from_slowjet)
+
+    def _count_failures(self, n: int) -> None:
+        self.n_failed += n
+        if self.n_failed > 1000 + self.n_events:
+            raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+
+    def _select(self, candidates: list[tuple[float, float, Any]], top_partons: Callable[[], np.ndarray],
+                p4_of: Callable[[Any], np.ndarray]) -> list[dict[str, Any]]:
+        """The selected jets among ``candidates``: (eta, phi, handle) of jets whose axis passed the
+        pT and |eta| window, in decreasing pT; ``p4_of(handle)`` gives a jet's constituents
+        ``(4, n)`` (px, py, pz, E in increasing record index), ``top_partons()`` the event's truth."""
         jets = []
         partons = None
-        for i in range(slow_jet.sizeJet()):  # in decreasing pT
-            if not self._pt_lo < slow_jet.pT(i) < self._pt_hi:
-                continue
-            axis = slow_jet.p(i)
-            eta = axis.eta()
-            if abs(eta) >= self._eta_hi:
-                continue
+        for eta, phi, handle in candidates:
             if self.label == 1:
                 if partons is None:
-                    partons = hadronic_top_partons(self.event)
-                if matched_top_index(eta, axis.phi(), partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                    partons = top_partons()
+                if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
-            jet = self._jet(self._constituents(i))
+            jet = self._jet(p4_of(handle))
             if jet is None:
                 continue
             if self.label == 1:
@@ -330,6 +371,113 @@ class JetGenerator:
     def sigma_gen_mb(self) -> float:
         """Pythia's estimate of the generated cross section [mb] so far."""
         return float(self.pythia.infoPython().sigmaGen())
+
+    # ------------------------------------------------------------------------- fastjet on batches
+
+    def _next_batch(self) -> None:
+        """Generate the next batch, cluster it, and queue each event's candidate jets."""
+        size = self._batch_size
+        self._batch_size = min(2 * size, MAX_BATCH)
+        if self.events_expected is not None:
+            size = max(FIRST_BATCH, min(size, self.events_expected))
+        events = self.pythia.nextBatch(size, "skip")  # failed events are left out
+        n_events = len(events)
+        self.n_generated += n_events
+        self._count_failures(size - n_events)
+        prt = events.prt
+        counts = ak.to_numpy(ak.num(prt.id, axis=1))
+        columns = {name: ak.to_numpy(ak.flatten(prt[name])) for name in ("id", "status", "daughter1", "daughter2")}
+        p4 = [ak.to_numpy(ak.flatten(prt.p[c])) for c in ("px", "py", "pz", "e")]
+        abs_id = np.abs(columns["id"])
+        k = np.minimum(np.searchsorted(self._visible_ids, abs_id), len(self._visible_ids) - 1)
+        rows = np.flatnonzero((columns["status"] > 0) & (self._visible_ids[k] == abs_id))  # visible final state
+        offsets = np.zeros(n_events + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        starts = np.searchsorted(rows, offsets)  # per event: its first row in `rows`
+        particles = ak.unflatten(ak.zip(dict(zip(("px", "py", "pz", "E"), (c[rows] for c in p4)))), np.diff(starts))
+        if self._banner_silenced:
+            sequence = self._fastjet.ClusterSequence(particles, self._definition)
+        else:  # FastJet prints a banner on stdout at its first clustering
+            with _stdout_to_devnull():
+                sequence = self._fastjet.ClusterSequence(particles, self._definition)
+            self._banner_silenced = True
+        jets = sequence.inclusive_jets(self._cluster_pt_min)
+        jet_counts = ak.to_numpy(ak.num(jets, axis=1))
+        jpx, jpy, jpz = (ak.to_numpy(ak.flatten(jets[c])) for c in ("px", "py", "pz"))
+        jet_pt = np.hypot(jpx, jpy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jet_eta = np.arcsinh(jpz / jet_pt)
+        jet_phi = np.arctan2(jpy, jpx)
+        passing = np.flatnonzero((jet_pt > self._pt_lo) & (jet_pt < self._pt_hi) & (np.abs(jet_eta) < self._eta_hi))
+        pending: list[Any] = [None] * n_events
+        if len(passing):
+            members = sequence.constituent_index(self._cluster_pt_min)  # per event, per jet: index into its particles
+            member_counts = ak.to_numpy(ak.flatten(ak.num(members, axis=2)))
+            member_index = ak.to_numpy(ak.flatten(members, axis=None))
+            member_offsets = np.zeros(len(member_counts) + 1, dtype=np.int64)
+            np.cumsum(member_counts, out=member_offsets[1:])
+            jet_event = np.repeat(np.arange(n_events), jet_counts)
+            for event in np.unique(jet_event[passing]).tolist():
+                chosen = sorted(passing[jet_event[passing] == event].tolist(), key=lambda j: -jet_pt[j])
+                pending[event] = (offsets[event], offsets[event + 1], [
+                    (float(jet_eta[j]), float(jet_phi[j]),
+                     rows[starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]])])
+                    for j in chosen])
+        self._columns, self._p4 = columns, p4
+        pending.reverse()
+        self._pending = pending
+
+    def _p4_from_batch(self, rows: np.ndarray) -> np.ndarray:
+        return np.stack([c[rows] for c in self._p4])
+
+    def _top_partons_from_batch(self, first: int, end: int) -> np.ndarray:
+        c = self._columns
+        return hadronic_top_partons_from_columns(
+            *(c[name][first:end].tolist() for name in ("id", "status", "daughter1", "daughter2")),
+            *(v[first:end].tolist() for v in self._p4[:3]))
+
+    # ------------------------------------------------------------------------- SlowJet, one event at a time
+
+    def _candidates_slowjet(self) -> list[tuple[float, float, int]]:
+        """``SlowJet.analyze`` of the current event; (eta, phi, jet index) of the jets whose axis
+        passes the window, in decreasing pT."""
+        slow_jet = self.slow_jet
+        if self._banner_silenced:
+            slow_jet.analyze(self.event)
+        else:  # fjcore prints a banner on stdout the first time
+            with _stdout_to_devnull():
+                slow_jet.analyze(self.event)
+            self._banner_silenced = True
+        candidates = []
+        for i in range(slow_jet.sizeJet()):
+            if not self._pt_lo < slow_jet.pT(i) < self._pt_hi:
+                continue
+            axis = slow_jet.p(i)
+            eta = axis.eta()
+            if abs(eta) < self._eta_hi:
+                candidates.append((eta, axis.phi(), i))
+        return candidates
+
+    def _p4_from_slowjet(self, i: int) -> np.ndarray:
+        """Four-momenta ``(4, n)`` of SlowJet's jet ``i`` through the accessors, in increasing record index."""
+        event = self.event
+        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
+                      dtype=np.float64).reshape(-1, 4).T
+        return np.ascontiguousarray(p4)
+
+
+def _visible_ids(particle_data: Any) -> np.ndarray:
+    """Sorted int array of every |id| that Pythia's particle data marks visible (``isVisible``):
+    what ``Particle.isVisible()`` of a particle with that id returns (unknown ids: not visible)."""
+    ids = []
+    pid = 1
+    seen = set()
+    while pid > 0 and pid not in seen:  # nextId walks all ids in increasing order, then returns 0
+        seen.add(pid)
+        if particle_data.isVisible(pid):
+            ids.append(pid)
+        pid = particle_data.nextId(pid)
+    return np.array(sorted(ids), dtype=np.int64)
 
 
 def wrap_phi32(phi: np.ndarray) -> np.ndarray:
@@ -375,7 +523,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
     Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
     jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
     const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
-    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb``, the
+    ``stats``, if given, receives ``n_events`` (events used), ``n_generated_events`` (with the
+    rest of the last batch), ``n_failed_events``, ``sigma_gen_mb`` (over all generated), the
     ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
     ``pythia_commands``. Same arguments -> identical output.
     """
@@ -388,6 +537,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
     bar = _progress(int(n_jets), process) if progress else contextlib.nullcontext()
     with bar as counter:
         while len(jets) < n_jets:
+            if jets:  # events still needed, at the rate so far (sizes the batches; does not change the jets)
+                generator.events_expected = math.ceil((n_jets - len(jets)) * generator.n_events / len(jets))
             new = generator.next_event()
             if new:
                 new = new[: n_jets - len(jets)]
@@ -402,7 +553,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
                     f"--jet-abs-eta-max {s['jet_abs_eta_max']:g}) against the pTHat window "
                     f"(--pthat-min {s['pthat_min']:g}, --pthat-max {s['pthat_max']})")
     if stats is not None:
-        stats.update(n_events=generator.n_events, n_failed_events=generator.n_failed,
+        stats.update(n_events=generator.n_events, n_generated_events=generator.n_generated,
+                     n_failed_events=generator.n_failed,
                      sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
                      settings=dict(generator.settings), pythia_commands=list(generator.commands))
     log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)

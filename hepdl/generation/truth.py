@@ -21,9 +21,13 @@ partons are what "the top and its decay partons" means in the reference dataset
 pseudorapidity eta and azimuth phi (the coordinates stored in the jets file), Delta phi wrapped
 into [-pi, pi].
 
-The partons are read through pythia8mc's accessors (``Particle.iBotCopyId``, ``daughterList``,
-``id``, ``pT``, ``eta``, ``phi``): Pythia's own definitions, and only the dozen or so entries of
-the decay chain, once per event that has a candidate jet.
+Two readers give the same partons, bit for bit (``tests/test_generate.py`` compares them event by
+event): :func:`hadronic_top_partons` through pythia8mc's accessors of the current event
+(``Particle.iBotCopyId``, ``daughterList``, ``id``, ``pT``, ``eta``, ``phi``: Pythia's own
+definitions), and :func:`hadronic_top_partons_from_columns` on the columns of one event of
+pythia8mc's batch interface (``Pythia.nextBatch``), which the default generation path uses; it
+follows the same definitions of ``daughterList``, ``iBotCopyId``, pT, eta and phi. Both read only
+the dozen or so entries of the decay chain, once per event that has a candidate jet.
 """
 
 from __future__ import annotations
@@ -67,6 +71,63 @@ def hadronic_top_partons(event: Any) -> np.ndarray:
             continue
         rows = [top] + [event[d] for d in (quarks[0], *w_quarks)]
         tops.append([[p.id(), p.pT(), p.eta(), p.phi()] for p in rows])
+    return np.asarray(tops, dtype=np.float64).reshape(-1, 4, 4)
+
+
+TINY = 1e-20  # Pythia's Particle::TINY, in Particle::eta
+
+
+def _daughter_list(daughter1: int, daughter2: int) -> list[int]:
+    """Pythia's ``Particle::daughterList`` from (daughter1, daughter2). (Its extra case, the beams
+    of status -12/-13, never arises here: only tops, Ws and their daughters are looked at.)"""
+    if daughter1 == 0 and daughter2 == 0:
+        return []
+    if daughter2 == 0 or daughter2 == daughter1:
+        return [daughter1]
+    if daughter2 > daughter1:
+        return list(range(daughter1, daughter2 + 1))
+    return [daughter2, daughter1]
+
+
+def _bottom_copy(ids: list[int], daughter1: list[int], daughter2: list[int], i: int) -> int:
+    """Pythia's ``Particle::iBotCopyId``: down the chain of *unique* daughters with the same id."""
+    while True:
+        same = [d for d in _daughter_list(daughter1[i], daughter2[i]) if ids[d] == ids[i]]
+        if len(same) != 1:
+            return i
+        i = same[0]
+
+
+def hadronic_top_partons_from_columns(ids: list[int], status: list[int], daughter1: list[int],
+                                      daughter2: list[int], px: list[float], py: list[float],
+                                      pz: list[float]) -> np.ndarray:
+    """:func:`hadronic_top_partons` on one event's columns of pythia8mc's batch interface.
+
+    Arguments: the event's entries in record order (Python lists): ``id``, ``status``,
+    ``daughter1``, ``daughter2`` and ``p.px, p.py, p.pz`` [GeV] of ``Pythia.nextBatch``'s ``prt``.
+    pT, eta and phi follow Pythia's ``Particle::pT``, ``eta`` and ``phi``. Same output.
+    """
+    tops = []
+    for i in range(3, min(len(ids), 12)):  # the outgoing partons of the hard 2 -> 2 process
+        if abs(ids[i]) != 6 or abs(status[i]) != 22:
+            continue
+        top = _bottom_copy(ids, daughter1, daughter2, i)
+        daughters = _daughter_list(daughter1[top], daughter2[top])
+        quarks = [d for d in daughters if 1 <= abs(ids[d]) <= 5]
+        ws = [d for d in daughters if abs(ids[d]) == 24]
+        if len(quarks) != 1 or len(ws) != 1:
+            continue
+        w_last = _bottom_copy(ids, daughter1, daughter2, ws[0])
+        w_quarks = [d for d in _daughter_list(daughter1[w_last], daughter2[w_last]) if 1 <= abs(ids[d]) <= 5]
+        if len(w_quarks) != 2:
+            continue
+        rows = []
+        for j in (top, quarks[0], *w_quarks):
+            x, y, z = px[j], py[j], pz[j]
+            pt = math.sqrt(x * x + y * y)
+            eta = math.log((math.sqrt(x * x + y * y + z * z) + abs(z)) / max(TINY, pt))
+            rows.append([ids[j], pt, eta if z > 0 else -eta, math.atan2(y, x)])
+        tops.append(rows)
     return np.asarray(tops, dtype=np.float64).reshape(-1, 4, 4)
 
 
