@@ -23,13 +23,18 @@ Settings: the config schema (``hepdl/config/schema.yaml``: the ``datasets.*.gene
 the defaults of the ``generation`` block and the per-process pTHat windows) validates them and
 fills in their defaults, also for the stand-alone command line; see :func:`resolve_settings`.
 
-How, and how fast: only supported interfaces of pythia8mc. After each ``pythia.next()``,
-Pythia's own ``SlowJet`` clusters the event in C++ (anti-kt through fjcore, FastJet's code, on
-the visible final state); Python touches only the few jets above the window's lower edge, and
-reads through pythia8mc's accessors only the constituents of jets that pass the window (and, for
-top, the truth match on the jet axis), about one event in seven. The whole generation runs at
-roughly 80 % of bare ``next()`` (``benchmarks/bench_generate.py speed``; figures in the README).
-No module reads Pythia's memory by address and hepdl has no clustering code of its own.
+How, and how fast: only supported interfaces of pythia8mc and fastjet; no module reads Pythia's
+memory by address and hepdl has no clustering code of its own. By default
+(:class:`JetGenerator`, ``clustering="fastjet"``) events come in batches from pythia8mc's batch
+interface ``Pythia.nextBatch`` (awkward arrays filled in C++), numpy selects each event's visible
+final state and the ``fastjet`` package clusters the whole batch in one call; Python then touches
+only the few jets whose axis lands in the window (about one event in seven), and the top truth
+partons come from the batch's mother/daughter columns. The alternative ``clustering="slowjet"``
+clusters one ``pythia.next()`` at a time with Pythia's own ``SlowJet`` (fjcore, FastJet's code)
+and reads the selected jets' constituents and the truth partons through pythia8mc's accessors.
+Both select the same jets, bit for bit (``tests/test_generate.py``); the batch path measured a
+few points closer to bare ``next()`` (``benchmarks/bench_generate.py paths``; figures in the
+README).
 """
 
 from __future__ import annotations

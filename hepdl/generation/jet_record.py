@@ -3,8 +3,8 @@
 Conventions (those of the canonical jets file, :mod:`hepdl.io.jets_file`):
 
 * the jet four-momentum is the sum of *all* its constituents, added in increasing event-record
-  index (the order in which ``SlowJet.constituents`` lists them), before the list is truncated:
-  ``jet_mass`` is the full jet mass;
+  index (the order in which ``SlowJet.constituents`` lists them; the fastjet path sorts its
+  constituent indices so), before the list is truncated: ``jet_mass`` is the full jet mass;
 * ``jet_pt = hypot(px, py)``, ``jet_eta = asinh(pz / pt)`` (pseudorapidity),
   ``jet_phi = atan2(py, px)`` in (-pi, pi], ``jet_mass = sqrt(max(E^2 - p^2, 0))`` [GeV];
 * constituents sorted by decreasing pT (ties keep record order), at most ``max_constituents``,
