@@ -1,24 +1,34 @@
-"""Speed of jet generation, and the pTHat-window bias check of docs/generation.md.
+"""Speed of jet generation, its two supported clustering paths, and the pTHat-window bias check
+of docs/generation.md.
 
-``python benchmarks/bench_generate.py speed [--events 1500] [--process qcd top] [--slowjet]``
+``python benchmarks/bench_generate.py speed [--events 3000] [--process qcd top] [--clustering fastjet|slowjet]``
     Per process (qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole
-    generation (next, reading the record, anti-kt clustering, selection, truth matching,
-    conversion to awkward and writing the ROOT file), jets/s, and their ratio. Both run on one
-    core, in alternating blocks of events so that load from other processes hits both alike.
-    Start-up (Pythia's initialisation and the first event, which also finds the record layout
-    and loads the compiled code) is timed apart: it is paid once per shard. ``--slowjet`` times
-    the fallback path (Pythia's SlowJet, accessors) instead.
+    generation (events, clustering, selection, constituents and truth matching, conversion to
+    awkward and writing the ROOT file), jets/s, and their ratio, in wall time and in CPU time of
+    this process (the steadier figure on a shared machine). Both run on one core, in alternating
+    blocks of events so that load from other processes hits both alike. Start-up (Pythia's
+    initialisation and the first event, on the default path its first batch of 16) is timed
+    apart: it is paid once per shard. Without ``--clustering`` it runs ``JetGenerator(process,
+    seed, settings)`` as it is, so it also times the code of another commit on ``PYTHONPATH``
+    (e.g. the bulk path of cf3a08a: the "before" of docs/generation.md).
+
+``python benchmarks/bench_generate.py paths [--events 6000] [--process qcd top]``
+    The two supported clustering paths of :class:`hepdl.generation.generate.JetGenerator`, end to
+    end, interleaved in blocks (rotating order) with bare ``next()``: ``fastjet`` (pythia8mc's batch
+    interface ``Pythia.nextBatch`` and the ``fastjet`` package's multi-event clustering) and
+    ``slowjet`` (``next()``, Pythia's ``SlowJet``, accessors). Checks that both select the same
+    jets, bit for bit, and prints both ratios to bare ``next()`` (wall and CPU time; no file
+    writing).
 
 ``python benchmarks/bench_generate.py cluster [--events 300]``
-    The clustering alone, on the visible final states of the same events (copied out first, so
-    every clusterer sees warm data): hepdl.generation.antikt at the generation threshold (early stop) and
-    with no threshold (the whole event), Pythia's SlowJet (fjcore) on copies of the events, and
-    the fastjet package's multi-event interface; microseconds per event.
+    The clustering alone, on the same events: Pythia's SlowJet (fjcore) on copies of the events,
+    and the fastjet package's multi-event interface on their visible final states (copied out
+    first); microseconds per event.
 
 ``python benchmarks/bench_generate.py etacut [--events 3000] [--cuts 3.5 4.3 5.3]``
     Evaluates (and documents why hepdl does not use) a particle |pseudorapidity| cut before the
     clustering. Per process, one generator clusters all particles and one per cut (SlowJet's
-    ``etaMax``; all on the SlowJet path), all with the same seed, so they see the same events. Prints, per cut, how many
+    ``etaMax``), all with the same seed, so they see the same events. Prints, per cut, how many
     selected jets are not reproduced bit for bit (every float64 field and constituent), how close
     (Delta R in rapidity-phi, the clustering's distance) the nearest dropped particle came to a
     selected jet axis and how many dropped particles lay within 2 R of one, and the mean time per
@@ -44,56 +54,108 @@ import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from hepdl.generation.generate import PTHAT_DEFAULTS, JetGenerator, jets_to_array  # noqa: E402
-from hepdl.io.jets_file import write_jets  # noqa: E402
+from hepdl.generation.generate import JetGenerator, jets_to_array, resolve_settings
+from hepdl.io.jets_file import write_jets
 
 BLOCK = 250
 
 
-def bench_speed(process: str, n_events: int, seed: int = 1, bulk: bool = True) -> dict[str, float]:
+class Clock:
+    """Wall and process CPU time, accumulated over the blocks of one contender."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall += time.perf_counter() - self._wall
+        self.cpu += time.process_time() - self._cpu
+
+
+def bench_speed(process: str, n_events: int, seed: int = 1, clustering: str | None = None) -> dict[str, float]:
     """Bare ``next()`` vs the whole generation, after start-up (see the module docstring)."""
+    path = {} if clustering is None else {"clustering": clustering}  # (none: also runs the code of cf3a08a)
     t0 = time.perf_counter()
     bare = JetGenerator(process, seed, {})
     bare.pythia.next()
     t_bare_start = time.perf_counter() - t0
     t0 = time.perf_counter()
-    full = JetGenerator(process, seed, {}, bulk=bulk)
-    jets: list = list(full.next_event())  # first event: also finds the clustering path, loads compiled code
+    full = JetGenerator(process, seed, {}, **path)
+    jets: list = list(full.next_event())  # first event (first batch): also loads compiled code
     t_start = time.perf_counter() - t0
     first_events = full.n_events
-    t_bare = t_full = 0.0
+    clock_bare, clock_full = Clock(), Clock()
     done = 0
     while done < n_events:
         n = min(BLOCK, n_events - done)
-        t0 = time.perf_counter()
-        for _ in range(n):
-            bare.pythia.next()
-        t1 = time.perf_counter()
-        for _ in range(n):
-            jets.extend(full.next_event())
-        t_full += time.perf_counter() - t1
-        t_bare += t1 - t0
+        with clock_bare:
+            for _ in range(n):
+                bare.pythia.next()
+        with clock_full:
+            for k in range(n):
+                full.events_expected = n_events - done - k  # (batch path: no events made in vain; else unused)
+                jets.extend(full.next_event())
         done += n
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, clock_full:
         array = jets_to_array(jets, full.label)
         write_jets(Path(tmp) / "jets.root", array, {"benchmark": True})
-        t_full += time.perf_counter() - t0
     n_full = full.n_events - first_events
-    return {"init_s": t_bare_start, "start_s": t_start, "bare_ev_s": n_events / t_bare, "full_ev_s": n_full / t_full,
-            "jets_s": len(jets) / t_full, "events_per_jet": full.n_events / max(len(jets), 1),
-            "ratio": (n_full / t_full) / (n_events / t_bare), "n_jets": len(jets), "clustering": full.clustering}
+    return {"init_s": t_bare_start, "start_s": t_start, "bare_ev_s": n_events / clock_bare.wall,
+            "full_ev_s": n_full / clock_full.wall, "jets_s": len(jets) / clock_full.wall,
+            "events_per_jet": full.n_events / max(len(jets), 1),
+            "ratio": (n_full / clock_full.wall) / (n_events / clock_bare.wall),
+            "cpu_ratio": (n_full / clock_full.cpu) / (n_events / clock_bare.cpu),
+            "n_jets": len(jets), "clustering": full.clustering}
 
 
 def speed(args: argparse.Namespace) -> None:
     print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK}; "
           f"start-up (Pythia init + first event) timed apart")
     print(f"{'process':8} {'start s':>7} {'bare ev/s':>10} {'full ev/s':>10} {'jets/s':>8} "
-          f"{'ev/jet':>7} {'full/bare':>9}  clustering")
+          f"{'ev/jet':>7} {'full/bare':>9} {'(cpu)':>7}  clustering")
     for process in args.process:
-        r = bench_speed(process, args.events, bulk=not args.slowjet)
+        r = bench_speed(process, args.events, clustering=args.clustering)
         print(f"{process:8} {r['start_s']:7.2f} {r['bare_ev_s']:10.1f} {r['full_ev_s']:10.1f} "
-              f"{r['jets_s']:8.1f} {r['events_per_jet']:7.2f} {r['ratio']:9.1%}  {r['clustering']}")
+              f"{r['jets_s']:8.1f} {r['events_per_jet']:7.2f} {r['ratio']:9.1%} {r['cpu_ratio']:7.1%}  "
+              f"{r['clustering']}", flush=True)
+
+
+def paths(args: argparse.Namespace) -> None:
+    print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK} in rotating order; "
+          f"ratio = events/s of the whole generation (no file writing) / events/s of bare next()")
+    for process in args.process:
+        contenders = {"bare next()": JetGenerator(process, args.seed, {}, clustering="slowjet"),
+                      "SlowJet + accessors": JetGenerator(process, args.seed, {}, clustering="slowjet"),
+                      "fastjet + nextBatch": JetGenerator(process, args.seed, {}, clustering="fastjet")}
+        contenders["bare next()"].pythia.next()
+        jets: dict[str, list] = {name: [] for name in contenders}
+        for name, generator in list(contenders.items())[1:]:
+            jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
+        clocks = {name: Clock() for name in contenders}
+        total = 1 + args.events // BLOCK * BLOCK  # events each path uses
+        names = list(contenders)
+        for block in range(args.events // BLOCK):
+            for name in names[block % 3:] + names[:block % 3]:
+                generator, out = contenders[name], jets[name]
+                with clocks[name]:
+                    if name == "bare next()":
+                        for _ in range(BLOCK):
+                            generator.pythia.next()
+                    else:
+                        for _ in range(BLOCK):
+                            generator.events_expected = total - generator.n_events
+                            out.extend(generator.next_event())
+        same = _same_jets(jets["SlowJet + accessors"], jets["fastjet + nextBatch"])
+        bare = clocks["bare next()"]
+        print(f"{process}: {len(jets['SlowJet + accessors'])} jets, the two paths select the same jets bit for bit: "
+              f"{same}; fastjet path generated {contenders['fastjet + nextBatch'].n_generated} events for "
+              f"{contenders['fastjet + nextBatch'].n_events} used")
+        for name in names[1:]:
+            clock = clocks[name]
+            print(f"  {name:20} {1e6 * clock.wall / (args.events // BLOCK * BLOCK):7.0f} us/event  "
+                  f"ratio {bare.wall / clock.wall:6.1%} (wall)  {bare.cpu / clock.cpu:6.1%} (cpu)", flush=True)
 
 
 def cluster(args: argparse.Namespace) -> None:
@@ -101,28 +163,20 @@ def cluster(args: argparse.Namespace) -> None:
     import fastjet
     import pythia8mc
 
-    from hepdl.generation.antikt import cluster_antikt
-
     print(f"# clustering alone, anti-kt R = 0.8, {args.events} events per process, one core; us per event")
-    print(f"{'process':8} {'particles':>9} {'hepdl >549.99':>13} {'hepdl all':>10} {'SlowJet':>8} {'fastjet':>8}")
+    print(f"{'process':8} {'particles':>9} {'SlowJet':>8} {'fastjet':>8}")
     for process in ("qcd", "top"):
-        generator = JetGenerator(process, 1, {})
-        generator.next_event()
+        generator = JetGenerator(process, 1, {}, clustering="slowjet")
+        generator.next_event()  # (silences fjcore's banner once)
         threshold = generator._cluster_pt_min
         events, arrays = [], []
         for _ in range(args.events):
             generator.pythia.next()
             events.append(pythia8mc.Event(generator.event))
-            arrays.append(generator._reader.final_visible()[1])
+            visible = [p for p in generator.event if p.isFinal() and p.isVisible()]
+            arrays.append(np.array([[p.px(), p.py(), p.pz(), p.e()] for p in visible]).T)
         timings = {}
-        for name, pt_min in (("early", threshold), ("all", 0.0)):
-            cluster_antikt(*arrays[0], 0.8, pt_min)
-            t0 = time.perf_counter()
-            for p4 in arrays:
-                cluster_antikt(p4[0], p4[1], p4[2], p4[3], 0.8, pt_min)
-            timings[name] = time.perf_counter() - t0
         slow_jet = generator.slow_jet
-        generator._candidates_slowjet()  # (silences fjcore's banner once)
         t0 = time.perf_counter()
         for event in events:
             slow_jet.analyze(event)
@@ -133,8 +187,7 @@ def cluster(args: argparse.Namespace) -> None:
         fastjet.ClusterSequence(jagged, definition).inclusive_jets(threshold)
         timings["fastjet"] = time.perf_counter() - t0
         per = {k: v / args.events * 1e6 for k, v in timings.items()}
-        print(f"{process:8} {np.mean([a.shape[1] for a in arrays]):9.0f} {per['early']:13.0f} {per['all']:10.0f} "
-              f"{per['slowjet']:8.0f} {per['fastjet']:8.0f}")
+        print(f"{process:8} {np.mean([a.shape[1] for a in arrays]):9.0f} {per['slowjet']:8.0f} {per['fastjet']:8.0f}")
 
 
 WIDE = {"qcd": (200.0, None), "top": (150.0, None)}
@@ -145,7 +198,7 @@ BIAS_POW = {"qcd": 4, "top": 3}  # sampling ~ pTHat^pow: oversample high pTHat, 
 def bias(args: argparse.Namespace) -> None:
     for process in args.process:
         lo, hi = WIDE[process]
-        gen = JetGenerator(process, 11, {"pthat_min": lo, "pthat_max": hi}, extra_commands=(
+        gen = JetGenerator(process, 11, {"pthat_min": lo, "pthat_max": hi}, clustering="slowjet", extra_commands=(
             "PhaseSpace:bias2Selection = on", f"PhaseSpace:bias2SelectionPow = {BIAS_POW[process]}",
             f"PhaseSpace:bias2SelectionRef = {lo:g}"))
         info = gen.pythia.infoPython()  # info.pTHat() reads 0 in pythia8mc 8.317: use the process record
@@ -160,7 +213,8 @@ def bias(args: argparse.Namespace) -> None:
         n_eff = total**2 / np.sum(weight**2)
         print(f"{process}: wide window pTHat > {lo:g} GeV, {args.events} events, {len(mass)} jets "
               f"(effective {n_eff:.0f}); mean mass all {np.average(mass, weights=weight):.1f} GeV")
-        for wlo, whi in [PTHAT_DEFAULTS[process], *CHECK_WINDOWS[process]]:
+        default = resolve_settings(process, {})
+        for wlo, whi in [(default["pthat_min"], default["pthat_max"]), *CHECK_WINDOWS[process]]:
             kept = (pthat >= wlo) & (pthat <= whi)
             frac = weight[kept].sum() / total
             err = np.sqrt(frac * (1 - frac) / n_eff)
@@ -175,7 +229,7 @@ def _same_jets(a: list, b: list) -> bool:
     """Whether two ``JetGenerator.next_event`` jet lists are identical (every field, bit for bit)."""
     return len(a) == len(b) and all(
         x.keys() == y.keys() and all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in x)
-        for x, y in zip(a, b))
+        for x, y in zip(a, b, strict=True))
 
 
 def _jet_rapidity(jet: dict) -> float:
@@ -187,8 +241,8 @@ def _jet_rapidity(jet: dict) -> float:
 def etacut(args: argparse.Namespace) -> None:
     for process in args.process:
         cuts = sorted(set(args.cuts), reverse=True)
-        gens = [JetGenerator(process, args.seed, {}, bulk=False) for _ in range(len(cuts) + 1)]
-        for gen, cut in zip(gens[1:], cuts):
+        gens = [JetGenerator(process, args.seed, {}, clustering="slowjet") for _ in range(len(cuts) + 1)]
+        for gen, cut in zip(gens[1:], cuts, strict=True):
             gen.slow_jet.etaMax, gen.slow_jet.cutInEta = cut, True  # SlowJet's particle |eta| cut
         r = gens[0].settings["jet_r"]
         seconds = [0.0] * len(gens)
@@ -236,10 +290,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("speed")
-    s.add_argument("--events", type=int, default=1500)
+    s.add_argument("--events", type=int, default=3000)
     s.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
-    s.add_argument("--slowjet", action="store_true",
-                   help="time the fallback path (Pythia's SlowJet, accessors) instead of the bulk path")
+    s.add_argument("--clustering", choices=["fastjet", "slowjet"],
+                   help="clustering path of JetGenerator (default: its default)")
+    p = sub.add_parser("paths")
+    p.add_argument("--events", type=int, default=6000)
+    p.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    p.add_argument("--seed", type=int, default=1)
     c = sub.add_parser("cluster")
     c.add_argument("--events", type=int, default=300)
     e = sub.add_parser("etacut")
@@ -251,7 +309,7 @@ def main() -> None:
     b.add_argument("--events", type=int, default=30000)
     b.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     args = parser.parse_args()
-    {"speed": speed, "cluster": cluster, "bias": bias, "etacut": etacut}[args.mode](args)
+    {"speed": speed, "paths": paths, "cluster": cluster, "bias": bias, "etacut": etacut}[args.mode](args)
 
 
 if __name__ == "__main__":

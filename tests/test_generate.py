@@ -16,11 +16,25 @@ import uproot
 from hepdl import cli
 from hepdl.config import derive_seed
 from hepdl.core.errors import ConfigError, HepdlError
-from hepdl.generation.generate import (JetGenerator, generate_jets, pythia_commands, resolve_settings,
-                            shard_n_jets, wrap_phi32)
+from hepdl.generation.generate import (
+    CLUSTERINGS,
+    SETTING_NAMES,
+    JetGenerator,
+    generate_jets,
+    pythia_commands,
+    resolve_settings,
+    settings_schema,
+    shard_n_jets,
+    wrap_phi32,
+)
+from hepdl.generation.truth import (
+    delta_r,
+    hadronic_top_partons,
+    hadronic_top_partons_from_columns,
+    match_top,
+    matched_top_index,
+)
 from hepdl.io.jets_file import BRANCHES, read_provenance
-from hepdl.generation.truth import delta_r, hadronic_top_partons, match_top, matched_top_index
-
 
 # ----------------------------------------------------------------------------- selection
 
@@ -136,7 +150,7 @@ def test_match_top_on_constructed_cases():
 
 
 def test_truth_partons_use_the_last_top_copy_and_the_decay_quarks():
-    generator = JetGenerator("top", 5, {})
+    generator = JetGenerator("top", 5, {}, clustering="slowjet")  # (its event record is the event just made)
     generator.next_event()
     event = generator.event
     tops = hadronic_top_partons(event)
@@ -153,12 +167,14 @@ def test_truth_partons_use_the_last_top_copy_and_the_decay_quarks():
         assert sorted(row[2:, 1]) == pytest.approx(quarks)
 
 
-def test_slowjet_anti_kt_matches_fastjet():
-    """SlowJet (Pythia's fjcore) and the fastjet package agree on anti-kt R=0.8, visible particles."""
+def test_slowjet_anti_kt_is_fastjet_anti_kt_exactly():
+    """SlowJet (Pythia's fjcore, what generation clusters with) and the fastjet package give the same
+    anti-kt R=0.8 jets on the visible final state: the same constituents (record indices) and the
+    same four-momenta, bit for bit, down to 20 GeV."""
     fastjet = pytest.importorskip("fastjet")
     import pythia8mc
 
-    generator = JetGenerator("qcd", 9, {})
+    generator = JetGenerator("qcd", 9, {}, clustering="slowjet")
     slow_jet = pythia8mc.SlowJet(-1, 0.8, 20.0, 25.0, 2, 2, None, True, True)
     definition = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)
     n_compared = 0
@@ -166,15 +182,87 @@ def test_slowjet_anti_kt_matches_fastjet():
         generator.next_event()
         event = generator.event
         slow_jet.analyze(event)
-        ours = sorted(((slow_jet.pT(i), slow_jet.p(i).eta()) for i in range(slow_jet.sizeJet())), reverse=True)
-        particles = [fastjet.PseudoJet(p.px(), p.py(), p.pz(), p.e())
-                     for p in (event[i] for i in range(event.size())) if p.isFinal() and p.isVisible()]
+        ours = [(sorted(slow_jet.constituents(i)), [getattr(slow_jet.p(i), c)() for c in ("px", "py", "pz", "e")])
+                for i in range(slow_jet.sizeJet())]
+        particles = []
+        for i in range(event.size()):
+            p = event[i]
+            if p.isFinal() and p.isVisible():
+                particles.append(fastjet.PseudoJet(p.px(), p.py(), p.pz(), p.e()))
+                particles[-1].set_user_index(i)
         sequence = fastjet.ClusterSequence(particles, definition)
-        theirs = sorted(((j.pt(), j.eta()) for j in sequence.inclusive_jets(20.0)), reverse=True)
-        assert len(ours) == len(theirs) >= 2
-        np.testing.assert_allclose(np.array(ours), np.array(theirs), rtol=1e-4, atol=1e-4)
+        theirs = [(sorted(c.user_index() for c in jet.constituents()), [jet.px(), jet.py(), jet.pz(), jet.E()])
+                  for jet in fastjet.sorted_by_pt(sequence.inclusive_jets(20.0))]
+        assert ours == theirs
+        assert len(ours) >= 2
         n_compared += len(ours)
     assert n_compared >= 8
+
+
+def test_selection_is_pinned():
+    """Regression guard for the physics selection: a seeded sample's event and constituent counts and
+    kinematic sums, as generated at commit cf3a08a (anti-kt of hepdl's own on the bulk-read record)
+    and, identically, by both of today's paths (fastjet on Pythia.nextBatch, the default; SlowJet).
+    A change of which jets or constituents are selected moves the integers; the sums are compared
+    to 1e-9 (libm may differ in the last bit)."""
+    pins = {  # process: (n_jets, n_events, sum nconst, sum i * nconst, sum jet_pt, sum jet_mass, sum const_e)
+        "qcd": (40, 303, 2580, 49019, 23842.034790039062, 4150.949697494507, 36998.86761886813),
+        "top": (30, 212, 2324, 32682, 17632.281799316406, 5202.626678466797, 26760.31390686147),
+    }
+    for process, (n_jets, n_events, n_const, weighted, pt, mass, energy) in pins.items():
+        stats: dict = {}
+        jets = generate_jets(process, n_jets, 5, {}, progress=False, truth=process == "top", stats=stats)
+        nconst = ak.to_numpy(jets.jet_nconst).astype(np.int64)
+        assert (len(jets), stats["n_events"], stats["n_failed_events"]) == (n_jets, n_events, 0)
+        assert (int(nconst.sum()), int(np.sum(np.arange(n_jets) * nconst))) == (n_const, weighted)
+        assert float(np.sum(ak.to_numpy(jets.jet_pt).astype(np.float64))) == pytest.approx(pt, rel=1e-9)
+        assert float(np.sum(ak.to_numpy(jets.jet_mass).astype(np.float64))) == pytest.approx(mass, rel=1e-9)
+        assert float(ak.sum(ak.values_astype(jets.const_e, np.float64))) == pytest.approx(energy, rel=1e-9)
+        if process == "top":
+            assert np.abs(ak.to_numpy(jets.truth_id)).sum(axis=0).tolist() == [180, 150, 64, 94]
+
+
+@pytest.mark.parametrize("process, seed", [("qcd", 21), ("top", 22)])
+def test_the_two_clustering_paths_give_the_same_jets_bit_for_bit(process, seed):
+    """The default path (Pythia.nextBatch, the fastjet package, truth from the batch's columns) and
+    the SlowJet path (next(), Pythia's SlowJet, accessors) select the same jets from the same
+    events, every field identical."""
+    assert CLUSTERINGS[0] == "fastjet"
+    batched = JetGenerator(process, seed, {})
+    slow = JetGenerator(process, seed, {}, clustering="slowjet")
+    n_jets = 0
+    for _ in range(250):
+        ours, reference = batched.next_event(), slow.next_event()
+        assert len(ours) == len(reference)
+        for a, b in zip(ours, reference, strict=True):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert np.array_equal(a[key], b[key]), key
+        n_jets += len(ours)
+    assert n_jets >= 15
+    assert batched.n_events == slow.n_events == slow.n_generated == 250 <= batched.n_generated
+    assert batched.clustering.startswith("fastjet") and slow.clustering == "Pythia SlowJet (fjcore)"
+    with pytest.raises(ValueError, match="clustering"):
+        JetGenerator(process, seed, {}, clustering="antikt")
+
+
+def test_truth_partons_from_batch_columns_equal_the_accessors():
+    """hadronic_top_partons_from_columns on each event of Pythia.nextBatch gives what
+    hadronic_top_partons reads through the accessors from the same event (same seed, next()),
+    bit for bit."""
+    batched = JetGenerator("top", 8, {})
+    stepped = JetGenerator("top", 8, {}, clustering="slowjet")
+    events = batched.pythia.nextBatch(60, "fail").prt
+    n_tops = 0
+    for event in events:
+        assert stepped.pythia.next()
+        columns = [ak.to_list(event[name]) for name in ("id", "status", "daughter1", "daughter2")]
+        momenta = [ak.to_list(event.p[c]) for c in ("px", "py", "pz")]
+        ours = hadronic_top_partons_from_columns(*columns, *momenta)
+        reference = hadronic_top_partons(stepped.event)
+        assert ours.shape == reference.shape and np.array_equal(ours, reference)
+        n_tops += len(ours)
+    assert n_tops == 120  # W -> quarks only: two hadronic tops per event
 
 
 def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
@@ -191,9 +279,9 @@ def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
     def counting(name, generator):
         read = generator._jet
 
-        def _jet(p4, members):
+        def _jet(p4):
             reads[name] += 1
-            return read(p4, members)
+            return read(p4)
         return _jet
 
     checked._jet = counting("checked", checked)
@@ -202,56 +290,13 @@ def test_truth_precheck_on_the_jet_axis_changes_no_top_jet():
     for _ in range(400):
         ours, reference = checked.next_event(), unchecked.next_event()
         assert len(ours) == len(reference)
-        for a, b in zip(ours, reference):
+        for a, b in zip(ours, reference, strict=True):
             assert a.keys() == b.keys() == {"jet_pt", "jet_eta", "jet_phi", "jet_mass", "const", "truth"}
             for key in a:
                 assert np.array_equal(a[key], b[key]), key
         n_jets += len(ours)
     assert n_jets >= 40
     assert reads["checked"] >= n_jets and reads["unchecked"] > reads["checked"] + 10
-
-
-@pytest.mark.parametrize("process, seed", [("qcd", 21), ("top", 22)])
-def test_bulk_record_path_gives_the_slowjet_path_jets_bit_for_bit(process, seed):
-    """The default path (bulk-read record, hepdl.generation.antikt with its early stop) and the fallback
-    (Pythia's SlowJet/fjcore, constituents through the accessors) select the same jets from the
-    same events, every field identical. Regression guard: the bulk path must be the one in use
-    with the pythia8mc this package pins (a layout change would silently cost speed)."""
-    bulk = JetGenerator(process, seed, {})
-    fallback = JetGenerator(process, seed, {}, bulk=False)
-    n_jets = 0
-    for _ in range(250):
-        ours, reference = bulk.next_event(), fallback.next_event()
-        assert len(ours) == len(reference)
-        for a, b in zip(ours, reference):
-            assert a.keys() == b.keys()
-            for key in a:
-                assert np.array_equal(a[key], b[key]), key
-        n_jets += len(ours)
-    assert n_jets >= 15
-    assert bulk.clustering == "hepdl.generation.antikt on the bulk-read event record"
-    assert fallback.clustering == "Pythia SlowJet (fjcore)"
-
-
-def test_unrecognised_record_layout_falls_back_to_slowjet_with_a_warning(monkeypatch, caplog):
-    from hepdl.generation.pythia_record import EventRecordReader
-
-    monkeypatch.setattr(EventRecordReader, "discover", classmethod(lambda cls, pythia: None))
-    generator = JetGenerator("qcd", 5, {})
-    with caplog.at_level("WARNING", logger="hepdl.generation.generate"):
-        jets = [jet for _ in range(60) for jet in generator.next_event()]
-    assert generator.clustering == "Pythia SlowJet (fjcore)"
-    assert "particle by particle" in caplog.text
-    reference = JetGenerator("qcd", 5, {})
-    expected = [jet for _ in range(60) for jet in reference.next_event()]
-    assert len(jets) == len(expected) >= 3
-    assert all(np.array_equal(a["const"], b["const"]) for a, b in zip(jets, expected))
-
-
-def test_a_jet_radius_beyond_the_compiled_clusterer_uses_slowjet():
-    generator = JetGenerator("qcd", 5, {"jet_r": 3.0, "jet_pt_min": 300.0})
-    generator.next_event()
-    assert generator.clustering == "Pythia SlowJet (fjcore)"
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -263,6 +308,23 @@ def test_same_seed_same_jets_and_other_seed_other_jets(generated_jets_arrays):
         assert ak.all(ak.flatten(again[name], axis=None) == ak.flatten(reference[name], axis=None))
     other = generate_jets("qcd", 12, 3, {}, progress=False)
     assert not np.array_equal(ak.to_numpy(other.jet_pt), ak.to_numpy(reference.jet_pt))
+
+
+def test_same_seed_same_file(tmp_path):
+    """Two runs of ``hepdl generate`` with the same seed write the same jets and the same provenance
+    (but for the time stamp)."""
+    records, arrays = [], []
+    for name in ("a.root", "b.root"):
+        out = tmp_path / name
+        assert cli.main(["generate", "--process", "top", "--n-jets", "6", "--seed", "31", "--output", str(out)]) == 0
+        with uproot.open(out) as file:
+            arrays.append(file["jets"].arrays(list(BRANCHES)))
+        record = read_provenance(out)
+        record.pop("created_utc")
+        records.append(record)
+    assert records[0] == records[1]
+    for name in BRANCHES:
+        assert ak.all(ak.flatten(arrays[0][name], axis=None) == ak.flatten(arrays[1][name], axis=None)), name
 
 
 def test_exactly_n_jets_keeps_the_first_jets_of_the_last_event():
@@ -313,7 +375,8 @@ def test_cli_generate_writes_jets_and_provenance(tmp_path, capfd):
     assert record["seed"] == 17 and record["process"] == "qcd" and record["n_events"] >= 1
     assert record["generation"]["jet_pt_min"] == 500 and record["generation"]["pthat_min"] == 350
     assert "Random:seed = 17" in record["pythia_commands"]
-    assert record["clustering"] == "hepdl.generation.antikt on the bulk-read event record"
+    assert record["clustering"].startswith("fastjet ") and record["clustering"].endswith("on Pythia.nextBatch")
+    assert record["n_generated_events"] >= record["n_events"]
     json.dumps(record)
 
 
@@ -373,7 +436,40 @@ def test_unknown_process_and_bad_seed_are_user_errors(tmp_path, capsys):
     assert not (tmp_path / "x.root").exists()
 
 
+def test_settings_come_from_the_config_schema():
+    """Defaults and checks live in hepdl/config/schema.yaml: the stand-alone form and a config give
+    the same settings, and every default is the schema's."""
+    from hepdl.config import generation_settings, load_schema, validate_config
+
+    schema = load_schema()["properties"]
+    generate_block = schema["datasets"]["additionalProperties"]["properties"]["generate"]["properties"]
+    assert set(schema["generation"]["properties"]) <= set(generate_block)
+    assert set(SETTING_NAMES) == set(generate_block) - {"process"}
+    for process in ("qcd", "top"):
+        config = validate_config({"datasets": {"d": {"generate": {"process": process}, "n_jets": 10}},
+                                  "experiments": {"e": {"train": "d", "background": "d", "signal": "d"}}})
+        from_config = resolve_settings(process, generation_settings(config, "d"))
+        assert from_config == resolve_settings(process, {}) == resolve_settings(process, {"jet_r": None})
+        for name, definition in schema["generation"]["properties"].items():
+            assert from_config[name] == definition["default"], name
+    assert set(resolve_settings("qcd", {})) == set(SETTING_NAMES)
+    assert settings_schema()["properties"]["jet_r"]["default"] == 0.8
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"jet_r": "wide"}, r"generation setting 'jet_r' \(--jet-r\): 'wide' is not of type 'number'"),
+    ({"max_constituents": 2.5}, r"'max_constituents' \(--max-constituents\)"),
+    ({"ecm_gev": float("inf")}, r"'ecm_gev' \(--ecm-gev\): expected a finite number"),
+    ({"process": "top"}, "disagrees with --process qcd"),
+])
+def test_bad_settings_are_named(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_settings("qcd", settings)
+
+
 def test_defaults_follow_the_process():
     assert resolve_settings("top", {})["pthat_min"] == 400
     assert resolve_settings("qcd", {})["pthat_min"] == 350
     assert resolve_settings("qcd", {"pthat_max": -1})["pthat_max"] is None
+    assert resolve_settings("qcd", {"pthat_max": None})["pthat_max"] is None  # None: no upper limit too
+    assert resolve_settings("qcd", {"pthat_min": None})["pthat_min"] == 350  # elsewhere None: the default

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.core.errors import ConfigError, HepdlError
-from hepdl.generation.generate import DEFAULT_SETTINGS, check_seed, generate_jets, resolve_settings, shard_n_jets
+from hepdl.generation.generate import (
+    SETTING_NAMES,
+    check_seed,
+    generate_jets,
+    resolve_settings,
+    settings_schema,
+    shard_n_jets,
+)
 
 log = logging.getLogger("hepdl.generate")
 
@@ -23,23 +30,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-jets", type=int,
                         help="number of jets to write (with --config: overrides the shard's share)")
     parser.add_argument("--seed", type=int, help="Pythia seed 1..900000000 (with --config: overrides the derived seed)")
-    g = parser.add_argument_group("generation settings (override --config)")
-    g.add_argument("--ecm-gev", type=float, help="collision energy sqrt(s) [GeV] (default 14000)")
-    g.add_argument("--pthat-min", type=float, help="PhaseSpace:pTHatMin [GeV] (default qcd 350, top 400)")
-    g.add_argument("--pthat-max", type=float, help="PhaseSpace:pTHatMax [GeV], -1 for none (default 800)")
-    g.add_argument("--jet-pt-min", type=float, help="keep jets with pT above [GeV] (default 550)")
-    g.add_argument("--jet-pt-max", type=float, help="keep jets with pT below [GeV] (default 650)")
-    g.add_argument("--jet-abs-eta-max", type=float, help="keep jets with |eta| below (default 2.0)")
-    g.add_argument("--jet-r", type=float, help="anti-kt radius (default 0.8)")
-    g.add_argument("--max-constituents", type=int, help="constituents stored per jet (default 200)")
-    g.add_argument("--truth-match-dr", type=float, help="top truth-match Delta R (default 0.8)")
+    g = parser.add_argument_group("generation settings (override --config; defaults from the config schema)")
+    defaults = _schema_defaults()
+    g.add_argument("--ecm-gev", type=float, help=f"collision energy sqrt(s) [GeV] (default {defaults['ecm_gev']:g})")
+    g.add_argument("--pthat-min", type=float, help="PhaseSpace:pTHatMin [GeV] (default " + defaults["pthat_min"] + ")")
+    g.add_argument("--pthat-max", type=float,
+                   help="PhaseSpace:pTHatMax [GeV], -1 for none (default " + defaults["pthat_max"] + ")")
+    g.add_argument("--jet-pt-min", type=float,
+                   help=f"keep jets with pT above [GeV] (default {defaults['jet_pt_min']:g})")
+    g.add_argument("--jet-pt-max", type=float,
+                   help=f"keep jets with pT below [GeV] (default {defaults['jet_pt_max']:g})")
+    g.add_argument("--jet-abs-eta-max", type=float,
+                   help=f"keep jets with |eta| below (default {defaults['jet_abs_eta_max']:g})")
+    g.add_argument("--jet-r", type=float, help=f"anti-kt radius (default {defaults['jet_r']:g})")
+    g.add_argument("--max-constituents", type=int,
+                   help=f"constituents stored per jet (default {defaults['max_constituents']})")
+    g.add_argument("--truth-match-dr", type=float,
+                   help=f"top truth-match Delta R (default {defaults['truth_match_dr']:g})")
     g.add_argument("--mpi", action=argparse.BooleanOptionalAction, default=None,
-                   help="multi-parton interactions (default off)")
+                   help=f"multi-parton interactions (default {'on' if defaults['mpi'] else 'off'})")
+
+
+def _schema_defaults() -> dict[str, Any]:
+    """Defaults of the generation settings as the config schema gives them (for --help); the pTHat
+    window's as text per process."""
+    schema = settings_schema()
+    defaults: dict[str, Any] = {name: schema["properties"][name].get("default") for name in SETTING_NAMES}
+    for name in ("pthat_min", "pthat_max"):
+        per_process = [(rule["if"]["properties"]["process"]["const"], rule["then"]["properties"][name]["default"])
+                       for rule in schema.get("allOf", []) if name in rule["then"]["properties"]]
+        defaults[name] = ", ".join(f"{process} {value:g}" for process, value in per_process)
+    return defaults
 
 
 def _settings_from_args(args: argparse.Namespace) -> tuple[str, int, int, dict[str, Any], dict[str, Any]]:
     """(process, n_jets, seed, settings, provenance extras) from the parsed options."""
-    overrides = {name: getattr(args, name) for name in DEFAULT_SETTINGS if getattr(args, name, None) is not None}
+    overrides = {name: getattr(args, name) for name in SETTING_NAMES if getattr(args, name, None) is not None}
     if args.config is not None:
         from hepdl.config import derive_seed, generation_settings, load_config
 

@@ -1,4 +1,4 @@
-"""Generate QCD or top jets with Pythia 8 and anti-kt (FastJet's algorithm) into canonical jets.
+"""Generate QCD or top jets with Pythia 8 and anti-kt (Pythia's ``SlowJet``, FastJet's fjcore) into canonical jets.
 
 Physics (particle level, no detector, no pile-up):
 
@@ -19,84 +19,126 @@ Physics (particle level, no detector, no pile-up):
 * Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
   first jets in decreasing pT are kept.
 
-Speed: Python never loops over particles. By default the visible final state is read from
-Pythia's record in bulk (:mod:`hepdl.generation.pythia_record`) and clustered by
-:func:`hepdl.generation.antikt.cluster_antikt`, FastJet's anti-kt arithmetic compiled with numba, which
-stops as soon as no jet above the window can form any more. Where the record's layout is not
-recognised (another pythia8mc build), Pythia's own ``SlowJet`` (fjcore, FastJet's code) clusters
-instead and only the selected jets' constituents are read through the accessors. Both paths give
-the same jets bit for bit (``tests/test_generate.py``), and both are checked against the
-``fastjet`` package. Top jets are truth-matched on the jet axis (with a margin) before their
-constituents are read.
+Settings: the config schema (``hepdl/config/schema.yaml``: the ``datasets.*.generate`` block, with
+the defaults of the ``generation`` block and the per-process pTHat windows) validates them and
+fills in their defaults, also for the stand-alone command line; see :func:`resolve_settings`.
+
+How, and how fast: only supported interfaces of pythia8mc and fastjet; no module reads Pythia's
+memory by address and hepdl has no clustering code of its own. By default
+(:class:`JetGenerator`, ``clustering="fastjet"``) events come in batches from pythia8mc's batch
+interface ``Pythia.nextBatch`` (awkward arrays filled in C++), numpy selects each event's visible
+final state and the ``fastjet`` package clusters the whole batch in one call; Python then touches
+only the few jets whose axis lands in the window (about one event in seven), and the top truth
+partons come from the batch's mother/daughter columns. The alternative ``clustering="slowjet"``
+clusters one ``pythia.next()`` at a time with Pythia's own ``SlowJet`` (fjcore, FastJet's code)
+and reads the selected jets' constituents and the truth partons through pythia8mc's accessors.
+Both select the same jets, bit for bit (``tests/test_generate.py``); the batch path measured a
+few points closer to bare ``next()`` (``benchmarks/bench_generate.py paths``; figures in the
+README).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import logging
 import math
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from hepdl.generation.antikt import MAX_R as ANTIKT_MAX_R
-from hepdl.generation.antikt import cluster_antikt
-from hepdl.generation.jet_record import jet_from_constituents
 from hepdl.core.errors import ConfigError, HepdlError
-from hepdl.generation.truth import hadronic_top_partons, matched_top_index
+from hepdl.generation.jet_record import jet_from_constituents
+from hepdl.generation.truth import (
+    hadronic_top_partons,
+    hadronic_top_partons_from_columns,
+    matched_top_index,
+)
+from hepdl.physics.kinematics import wrap_phi32
 
 log = logging.getLogger("hepdl.generation.generate")
 
-#: process -> (label, Pythia commands)
+#: process -> (label, Pythia commands); the process names are the schema's ``generate.process`` enum
 PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
     "qcd": (0, ("HardQCD:all = on",)),
     "top": (1, ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on",
                 "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
 }
 
-#: pTHat window [GeV] per process when none is given (the default config's values; see README)
-PTHAT_DEFAULTS: dict[str, tuple[float, float]] = {"qcd": (350.0, 800.0), "top": (400.0, 800.0)}
-
-#: generation settings and their defaults (those of the config schema's ``generation`` block)
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "ecm_gev": 14000.0,
-    "jet_r": 0.8,
-    "jet_pt_min": 550.0,
-    "jet_pt_max": 650.0,
-    "jet_abs_eta_max": 2.0,
-    "max_constituents": 200,
-    "mpi": False,
-    "truth_match_dr": 0.8,
-    "pthat_min": None,
-    "pthat_max": None,
-}
-
-#: setting -> command-line option (for error messages)
-OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in DEFAULT_SETTINGS}
-OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+#: the clustering paths of :class:`JetGenerator` (the first is the default)
+CLUSTERINGS = ("fastjet", "slowjet")
+FIRST_BATCH = 16  # events of the first Pythia.nextBatch call of a generator; then doubling up to
+MAX_BATCH = 256
 
 MAX_SEED = 900_000_000  # Pythia's Random:seed range is 1..900,000,000 (0 would mean "from the clock")
 MAX_EVENTS_WITHOUT_JET = 20_000
 
 CONST_FIELDS = ("const_pt", "const_eta", "const_phi", "const_e")
 JET_FIELDS = ("jet_pt", "jet_eta", "jet_phi", "jet_mass")
-PI32 = np.float32(np.pi)
+
+
+@functools.lru_cache(maxsize=1)
+def _settings_schema() -> dict[str, Any]:
+    """JSON Schema of one generated dataset's settings, from the config schema: the
+    ``datasets.*.generate`` block (process, pTHat window with per-process defaults) with the
+    ``generation`` block's definitions and defaults for the settings the two share."""
+    from hepdl.config import load_schema
+
+    properties = load_schema()["properties"]
+    schema = copy.deepcopy(properties["datasets"]["additionalProperties"]["properties"]["generate"])
+    for name, definition in properties["generation"]["properties"].items():
+        schema["properties"][name] = copy.deepcopy(definition)
+    return schema
+
+
+def settings_schema() -> dict[str, Any]:
+    """A copy of the JSON Schema that :func:`resolve_settings` validates with (see :func:`_settings_schema`)."""
+    return copy.deepcopy(_settings_schema())
+
+
+#: the generation settings (keys of the schema's ``datasets.*.generate`` block other than ``process``)
+SETTING_NAMES: tuple[str, ...] = tuple(name for name in _settings_schema()["properties"] if name != "process")
+
+#: setting -> command-line option (for error messages)
+OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in SETTING_NAMES}
+OPTION_NAMES["mpi"] = "--mpi/--no-mpi"
+
+_SCHEMA_MESSAGE = re.compile(r"^config key '([^']*)': (.*)$", re.DOTALL)
 
 
 def _bad(name: str, message: str) -> ConfigError:
     return ConfigError(f"generation setting '{name}' ({OPTION_NAMES.get(name, name)}): {message}")
 
 
-def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Complete and check the generation settings of ``process``; return a new dict.
+def _schema_error(err: ConfigError) -> ConfigError:
+    """The schema's message for a settings block, naming the setting and its option."""
+    match = _SCHEMA_MESSAGE.match(str(err))
+    if match is None:
+        return err
+    key, message = match.groups()
+    if key in OPTION_NAMES:
+        return _bad(key, message)
+    return ConfigError(f"generation settings: {message}")
 
-    Missing keys take :data:`DEFAULT_SETTINGS` and the process's :data:`PTHAT_DEFAULTS`
-    (``pthat_max = None`` or ``-1`` means no upper limit). A ``process`` key in ``settings`` must
-    agree with ``process``. Raises :class:`ConfigError` naming the setting and its option.
+
+def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate the generation settings of ``process`` against the config schema; return them complete.
+
+    ``settings`` holds any of :data:`SETTING_NAMES` (the keys of the config's ``generation`` and
+    ``datasets.*.generate`` blocks); a value of None counts as not given. The schema (see
+    :func:`settings_schema`) checks every value and fills in the missing ones: the ``generation``
+    block's defaults and the process's pTHat window. ``pthat_max`` None or negative (the command
+    line's ``--pthat-max -1``, Pythia's convention) means no upper limit and resolves to None. A
+    ``process`` key in ``settings`` must agree with ``process``. Numbers come back as float,
+    ``max_constituents`` as int. What the schema cannot say (finite numbers, pT below sqrt(s)/2,
+    each window's upper edge above its lower one) is checked here. Raises :class:`ConfigError`
+    naming the setting and its command-line option.
     """
     if process not in PROCESSES:
         raise ConfigError(f"unknown process '{process}' (--process / generate.process): "
@@ -105,36 +147,29 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
     if given.pop("process", process) != process:
         raise ConfigError(f"generation setting 'process' ({settings['process']}) disagrees with "
                           f"--process {process}")
-    unknown = sorted(set(given) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise ConfigError(f"unknown generation setting(s) {', '.join(unknown)} "
-                          f"(known: {', '.join(DEFAULT_SETTINGS)})")
-    out = {**DEFAULT_SETTINGS, **{k: v for k, v in given.items() if v is not None}}
-    if given.get("pthat_min") is None:
-        out["pthat_min"] = PTHAT_DEFAULTS[process][0]
-    if "pthat_max" not in given:
-        out["pthat_max"] = PTHAT_DEFAULTS[process][1]
-    if out["pthat_max"] is not None and out["pthat_max"] < 0:
+    pthat_max = given.get("pthat_max")
+    no_upper = "pthat_max" in given and (pthat_max is None or (
+        isinstance(pthat_max, (int, float)) and not isinstance(pthat_max, bool) and pthat_max < 0))
+    out = {"process": process, **{k: v for k, v in given.items() if v is not None}}
+    if no_upper:
+        out.pop("pthat_max", None)
+    from hepdl.config import check_against_schema
+
+    schema = _settings_schema()
+    try:
+        check_against_schema(out, schema)  # validates and fills in the defaults
+    except ConfigError as err:
+        raise _schema_error(err) from None
+    del out["process"]
+    if no_upper:
         out["pthat_max"] = None
-    for name in ("ecm_gev", "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr",
-                 "pthat_min"):
-        value = out[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise _bad(name, f"expected a finite number, got {value!r}")
-        out[name] = float(value)
-    if out["pthat_max"] is not None:
-        out["pthat_max"] = float(out["pthat_max"])
-    for name in ("ecm_gev", "jet_r", "jet_pt_max", "jet_abs_eta_max", "truth_match_dr"):
-        if out[name] <= 0:
-            raise _bad(name, f"must be positive, got {out[name]:g}")
-    for name in ("jet_pt_min", "pthat_min"):
-        if out[name] < 0:
-            raise _bad(name, f"must not be negative, got {out[name]:g}")
-    if not isinstance(out["max_constituents"], int) or isinstance(out["max_constituents"], bool) \
-            or out["max_constituents"] < 1:
-        raise _bad("max_constituents", f"expected an integer >= 1, got {out['max_constituents']!r}")
-    if not isinstance(out["mpi"], bool):
-        raise _bad("mpi", f"expected true or false, got {out['mpi']!r}")
+    for name in SETTING_NAMES:
+        kind = schema["properties"][name].get("type")
+        if out[name] is None or kind not in ("number", "integer"):
+            continue
+        if not math.isfinite(out[name]):
+            raise _bad(name, f"expected a finite number, got {out[name]!r}")
+        out[name] = float(out[name]) if kind == "number" else int(out[name])
     half = out["ecm_gev"] / 2
     if out["jet_pt_max"] <= out["jet_pt_min"]:
         raise _bad("jet_pt_max", f"{out['jet_pt_max']:g} GeV must exceed jet_pt_min = {out['jet_pt_min']:g} GeV")
@@ -144,7 +179,7 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
         raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
     if out["pthat_max"] is not None and out["pthat_max"] <= out["pthat_min"]:
         raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
-    return out
+    return {name: out[name] for name in SETTING_NAMES}
 
 
 def check_seed(seed: int) -> int:
@@ -171,7 +206,7 @@ def pythia_commands(process: str, seed: int, settings: dict[str, Any]) -> list[s
 
 @contextlib.contextmanager
 def _stdout_to_devnull() -> Iterator[None]:
-    """Silence C++ output on file descriptor 1 (fjcore prints a banner at its first clustering)."""
+    """Silence C++ output on file descriptor 1 (FastJet and fjcore print a banner at their first clustering)."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)
@@ -190,24 +225,38 @@ def _stdout_to_devnull() -> Iterator[None]:
 class JetGenerator:
     """One Pythia 8 instance and anti-kt clustering; :meth:`next_event` yields the selected jets.
 
-    Two clustering paths give the same jets, bit for bit (``tests/test_generate.py``):
+    Two clustering paths, both through supported interfaces only, give the same jets bit for bit
+    (``tests/test_generate.py``):
 
-    * ``bulk=True`` (default): the visible final state is read from Pythia's record in bulk
-      (:mod:`hepdl.generation.pythia_record`) and clustered by :func:`hepdl.generation.antikt.cluster_antikt`, with
-      no Python loop over particles;
-    * ``bulk=False``, ``jet_r > 2.5``, or when the record's layout is not recognised: Pythia's ``SlowJet`` in
-      fjcore mode clusters, and the selected jets' constituents are read through pythia8mc's
-      accessors.
+    * ``clustering="fastjet"`` (default, the faster one; see the README's benchmark): events come
+      in batches from pythia8mc's batch interface ``Pythia.nextBatch`` (awkward arrays filled in
+      C++); numpy selects the visible final state (status > 0, ``ParticleData.isVisible`` of the
+      id) and the ``fastjet`` package's multi-event interface clusters the whole batch with
+      anti-kt; the truth partons come from the batch's columns
+      (:func:`hepdl.generation.truth.hadronic_top_partons_from_columns`). A batch is
+      :data:`FIRST_BATCH` events, doubling up to :data:`MAX_BATCH`, and no larger than
+      ``events_expected`` when the caller sets it, so that few events (at most ``FIRST_BATCH - 1``
+      when the estimate holds) are generated beyond the last one used.
+    * ``clustering="slowjet"``: one ``pythia.next()`` at a time; Pythia's ``SlowJet`` clusters it
+      (anti-kt through fjcore, FastJet's code, in C++) and the constituents and truth partons of
+      the few jets that need them are read through pythia8mc's accessors. ``event`` is then
+      Pythia's record of the event just returned (on the batch path, of the batch's last event).
 
-    ``clustering`` names the path in use (known after the first event). Attributes ``n_events``
-    (events generated, i.e. successful ``next()`` calls) and ``n_failed`` (``next()`` calls that
-    failed and were skipped) count the work done.
+    Either way, only jets whose axis passes the pT and |eta| window (and, for top, the truth
+    match) with a margin of 1e-6 are built (:func:`hepdl.generation.jet_record.jet_from_constituents`,
+    constituents in increasing record index) and cut exactly.
+
+    ``clustering`` (an attribute) describes the path in use. ``n_events`` counts the events used
+    (handed to the selection), ``n_generated`` the events Pythia generated, ``n_failed`` the
+    failed ``next()`` calls (skipped).
     """
 
     def __init__(self, process: str, seed: int, settings: dict[str, Any] | None = None,
-                 extra_commands: tuple[str, ...] = (), bulk: bool = True):
+                 extra_commands: tuple[str, ...] = (), clustering: str = "fastjet"):
         import pythia8mc
 
+        if clustering not in CLUSTERINGS:
+            raise ValueError(f"clustering {clustering!r}: expected one of {', '.join(CLUSTERINGS)}")
         self.process = process
         self.settings = resolve_settings(process, settings)
         self.seed = check_seed(seed)
@@ -228,102 +277,80 @@ class JetGenerator:
         self._eta_hi = s["jet_abs_eta_max"] + 1e-6
         self._dr_hi = s["truth_match_dr"] + 1e-6
         self._cluster_pt_min = max(self._pt_lo, 1e-3)
-        # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2: visible
-        # final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
-        self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
         self.event = self.pythia.event
         self.n_events = 0
+        self.n_generated = 0
         self.n_failed = 0
+        #: how many more events the caller expects to use, if it knows (:func:`generate_jets` estimates
+        #: it from the jets still missing): no batch is made larger than that (but at least FIRST_BATCH)
+        self.events_expected: int | None = None
         self._banner_silenced = False
-        self._bulk = bulk and s["jet_r"] <= ANTIKT_MAX_R
-        self._reader = None
-        self.clustering: str | None = None
-        # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
-        one = np.array([[10.0], [0.0], [0.0], [10.0]])
-        jet_from_constituents(one, np.zeros(1, dtype=np.int64), 1)
-        if self._bulk:
-            cluster_antikt(one[0], one[1], one[2], one[3], s["jet_r"], 1.0)
+        if clustering == "fastjet" and not hasattr(self.pythia, "nextBatch"):
+            log.warning("this pythia8mc has no batch interface (Pythia.nextBatch): clustering with SlowJet")
+            clustering = "slowjet"
+        self._batched = clustering == "fastjet"
+        if self._batched:
+            import fastjet
 
-    def _candidates_slowjet(self) -> tuple[np.ndarray | None, list[tuple[float, float, float, Any]]]:
-        """SlowJet's jets above the clustering threshold: (None, [(pt, eta, phi, jet index)])."""
-        if self._banner_silenced:
-            self.slow_jet.analyze(self.event)
+            self._fastjet = fastjet
+            self._definition = fastjet.JetDefinition(fastjet.antikt_algorithm, s["jet_r"])
+            self._visible_ids = _visible_ids(self.pythia.particleData)
+            self._batch_size = FIRST_BATCH
+            self._pending: list[Any] = []  # per event of the current batch, last first: None or its candidates
+            self.clustering = f"fastjet {fastjet.__version__} anti-kt on Pythia.nextBatch"
         else:
-            with _stdout_to_devnull():
-                self.slow_jet.analyze(self.event)
-            self._banner_silenced = True
-        slow_jet = self.slow_jet
-        jets = []
-        for i in range(slow_jet.sizeJet()):
-            axis = slow_jet.p(i)
-            jets.append((slow_jet.pT(i), axis.eta(), axis.phi(), i))
-        return None, jets
-
-    def _constituents_slowjet(self, _: None, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """(p4 ``(4, n)``, members ``arange(n)``) of SlowJet's jet ``i``, read through the accessors."""
-        event = self.event
-        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
-                      dtype=np.float64).reshape(-1, 4).T
-        return np.ascontiguousarray(p4), np.arange(p4.shape[1], dtype=np.int64)
-
-    def _candidates_bulk(self) -> tuple[np.ndarray, list[tuple[float, float, float, Any]]]:
-        """The bulk-read visible final state ``(4, m)`` and its anti-kt jets above the clustering
-        threshold: [(pt, eta, phi, member columns)]."""
-        _, p4 = self._reader.final_visible()
-        jets, offsets, members = cluster_antikt(p4[0], p4[1], p4[2], p4[3], self.settings["jet_r"],
-                                                self._cluster_pt_min)
-        out = []
-        for k, (px, py, pz, _) in enumerate(jets.tolist()):
-            pt = math.hypot(px, py)
-            out.append((pt, math.asinh(pz / pt), math.atan2(py, px), members[offsets[k]:offsets[k + 1]]))
-        return p4, out
-
-    def _choose_clustering(self) -> None:
-        from hepdl.generation.pythia_record import EventRecordReader
-
-        self._reader = EventRecordReader.discover(self.pythia) if self._bulk else None
-        if self._reader is not None:
-            self.clustering = "hepdl.generation.antikt on the bulk-read event record"
-        else:
+            # SlowJet(power=-1: anti-kt, R, pTjetMin, etaMax (particles; 25 = no cut), select=2:
+            # visible final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
+            self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
             self.clustering = "Pythia SlowJet (fjcore)"
-            if self._bulk:  # (asked for, and possible for this jet radius)
-                log.warning("reading Pythia's event record particle by particle (slower): its layout in this "
-                            "pythia8mc version was not recognised")
-        log.info("%s: clustering with %s", self.process, self.clustering)
+        # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
+        jet_from_constituents(np.array([[10.0], [0.0], [0.0], [10.0]]), np.zeros(1, dtype=np.int64), 1)
+
+    # ------------------------------------------------------------------------- both paths
 
     def next_event(self) -> list[dict[str, Any]]:
-        """Generate one event; return its selected jets in decreasing pT (often an empty list).
+        """Generate (or take from the current batch) one event; return its selected jets in
+        decreasing pT (often an empty list).
 
         Each jet is a dict: ``jet_pt, jet_eta, jet_phi, jet_mass`` (float), ``const`` (float64
         array of shape ``(n, 4)``: pt, eta, phi, e sorted by decreasing pt, n <= max_constituents)
         and, for top, ``truth`` (shape ``(4, 4)``, see :func:`hepdl.generation.truth.hadronic_top_partons`).
         """
+        if self._batched:
+            while not self._pending:
+                self._next_batch()
+            self.n_events += 1
+            candidates = self._pending.pop()
+            if candidates is None:
+                return []
+            first, end, jets = candidates
+            return self._select(jets, lambda: self._top_partons_from_batch(first, end), self._p4_from_batch)
         while not self.pythia.next():
-            self.n_failed += 1
-            if self.n_failed > 1000 + self.n_events:
-                raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+            self._count_failures(1)
         self.n_events += 1
-        if self.clustering is None:
-            self._choose_clustering()
-        if self._reader is not None:
-            p4, candidates = self._candidates_bulk()
-            constituents = self._constituents_bulk
-        else:
-            p4, candidates = self._candidates_slowjet()
-            constituents = self._constituents_slowjet
+        self.n_generated += 1
+        return self._select(self._candidates_slowjet(), lambda: hadronic_top_partons(self.event),
+                            self._p4_from_slowjet)
+
+    def _count_failures(self, n: int) -> None:
+        self.n_failed += n
+        if self.n_failed > 1000 + self.n_events:
+            raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
+
+    def _select(self, candidates: list[tuple[float, float, Any]], top_partons: Callable[[], np.ndarray],
+                p4_of: Callable[[Any], np.ndarray]) -> list[dict[str, Any]]:
+        """The selected jets among ``candidates``: (eta, phi, handle) of jets whose axis passed the
+        pT and |eta| window, in decreasing pT; ``p4_of(handle)`` gives a jet's constituents
+        ``(4, n)`` (px, py, pz, E in increasing record index), ``top_partons()`` the event's truth."""
         jets = []
         partons = None
-        for pt, eta, phi, members in candidates:
-            if not self._pt_lo < pt < self._pt_hi:  # jets come in decreasing pT
-                continue
-            if abs(eta) >= self._eta_hi:
-                continue
+        for eta, phi, handle in candidates:
             if self.label == 1:
                 if partons is None:
-                    partons = self._reader.top_partons() if self._reader is not None else hadronic_top_partons(self.event)
+                    partons = top_partons()
                 if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
-            jet = self._jet(*constituents(p4, members))
+            jet = self._jet(p4_of(handle))
             if jet is None:
                 continue
             if self.label == 1:
@@ -334,15 +361,11 @@ class JetGenerator:
             jets.append(jet)
         return jets
 
-    @staticmethod
-    def _constituents_bulk(p4: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return p4, members
-
-    def _jet(self, p4: np.ndarray, members: np.ndarray) -> dict[str, Any] | None:
-        """Kinematics of one jet from its constituents (columns ``members`` of ``p4``, shape
-        ``(4, N)``: px, py, pz, E [GeV], in increasing event-record index); None if cut."""
+    def _jet(self, p4: np.ndarray) -> dict[str, Any] | None:
+        """Kinematics of one jet from its constituents' four-momenta ``p4`` (shape ``(4, n)``: px,
+        py, pz, E [GeV], in increasing event-record index); None if cut."""
         s = self.settings
-        jet, const = jet_from_constituents(p4, members, s["max_constituents"])
+        jet, const = jet_from_constituents(p4, np.arange(p4.shape[1], dtype=np.int64), s["max_constituents"])
         jet_pt, jet_eta, jet_phi, jet_mass = jet.tolist()
         if not s["jet_pt_min"] < jet_pt < s["jet_pt_max"]:
             return None
@@ -354,12 +377,113 @@ class JetGenerator:
         """Pythia's estimate of the generated cross section [mb] so far."""
         return float(self.pythia.infoPython().sigmaGen())
 
+    # ------------------------------------------------------------------------- fastjet on batches
 
-def wrap_phi32(phi: np.ndarray) -> np.ndarray:
-    """``phi`` [rad] as float32 in (-pi, pi] (float32 rounding can land on -pi; that maps to +pi)."""
-    phi = np.remainder(np.asarray(phi, dtype=np.float64) + np.pi, 2 * np.pi) - np.pi  # [-pi, pi)
-    phi32 = phi.astype(np.float32)
-    return np.where(phi32 <= -PI32, PI32, phi32)
+    def _next_batch(self) -> None:
+        """Generate the next batch, cluster it, and queue each event's candidate jets."""
+        size = self._batch_size
+        self._batch_size = min(2 * size, MAX_BATCH)
+        if self.events_expected is not None:
+            size = max(FIRST_BATCH, min(size, self.events_expected))
+        events = self.pythia.nextBatch(size, "skip")  # failed events are left out
+        n_events = len(events)
+        self.n_generated += n_events
+        self._count_failures(size - n_events)
+        prt = events.prt
+        counts = ak.to_numpy(ak.num(prt.id, axis=1))
+        columns = {name: ak.to_numpy(ak.flatten(prt[name])) for name in ("id", "status", "daughter1", "daughter2")}
+        p4 = [ak.to_numpy(ak.flatten(prt.p[c])) for c in ("px", "py", "pz", "e")]
+        abs_id = np.abs(columns["id"])
+        k = np.minimum(np.searchsorted(self._visible_ids, abs_id), len(self._visible_ids) - 1)
+        rows = np.flatnonzero((columns["status"] > 0) & (self._visible_ids[k] == abs_id))  # visible final state
+        offsets = np.zeros(n_events + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        starts = np.searchsorted(rows, offsets)  # per event: its first row in `rows`
+        momenta = dict(zip(("px", "py", "pz", "E"), (c[rows] for c in p4), strict=True))
+        particles = ak.unflatten(ak.zip(momenta), np.diff(starts))
+        if self._banner_silenced:
+            sequence = self._fastjet.ClusterSequence(particles, self._definition)
+        else:  # FastJet prints a banner on stdout at its first clustering
+            with _stdout_to_devnull():
+                sequence = self._fastjet.ClusterSequence(particles, self._definition)
+            self._banner_silenced = True
+        jets = sequence.inclusive_jets(self._cluster_pt_min)
+        jet_counts = ak.to_numpy(ak.num(jets, axis=1))
+        jpx, jpy, jpz = (ak.to_numpy(ak.flatten(jets[c])) for c in ("px", "py", "pz"))
+        jet_pt = np.hypot(jpx, jpy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jet_eta = np.arcsinh(jpz / jet_pt)
+        jet_phi = np.arctan2(jpy, jpx)
+        passing = np.flatnonzero((jet_pt > self._pt_lo) & (jet_pt < self._pt_hi) & (np.abs(jet_eta) < self._eta_hi))
+        pending: list[Any] = [None] * n_events
+        if len(passing):
+            members = sequence.constituent_index(self._cluster_pt_min)  # per event, per jet: index into its particles
+            member_counts = ak.to_numpy(ak.flatten(ak.num(members, axis=2)))
+            member_index = ak.to_numpy(ak.flatten(members, axis=None))
+            member_offsets = np.zeros(len(member_counts) + 1, dtype=np.int64)
+            np.cumsum(member_counts, out=member_offsets[1:])
+            jet_event = np.repeat(np.arange(n_events), jet_counts)
+            for event in np.unique(jet_event[passing]).tolist():
+                chosen = sorted(passing[jet_event[passing] == event].tolist(), key=lambda j: -jet_pt[j])
+                pending[event] = (offsets[event], offsets[event + 1], [
+                    (float(jet_eta[j]), float(jet_phi[j]),
+                     rows[starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]])])
+                    for j in chosen])
+        self._columns, self._p4 = columns, p4
+        pending.reverse()
+        self._pending = pending
+
+    def _p4_from_batch(self, rows: np.ndarray) -> np.ndarray:
+        return np.stack([c[rows] for c in self._p4])
+
+    def _top_partons_from_batch(self, first: int, end: int) -> np.ndarray:
+        c = self._columns
+        return hadronic_top_partons_from_columns(
+            *(c[name][first:end].tolist() for name in ("id", "status", "daughter1", "daughter2")),
+            *(v[first:end].tolist() for v in self._p4[:3]))
+
+    # ------------------------------------------------------------------------- SlowJet, one event at a time
+
+    def _candidates_slowjet(self) -> list[tuple[float, float, int]]:
+        """``SlowJet.analyze`` of the current event; (eta, phi, jet index) of the jets whose axis
+        passes the window, in decreasing pT."""
+        slow_jet = self.slow_jet
+        if self._banner_silenced:
+            slow_jet.analyze(self.event)
+        else:  # fjcore prints a banner on stdout the first time
+            with _stdout_to_devnull():
+                slow_jet.analyze(self.event)
+            self._banner_silenced = True
+        candidates = []
+        for i in range(slow_jet.sizeJet()):
+            if not self._pt_lo < slow_jet.pT(i) < self._pt_hi:
+                continue
+            axis = slow_jet.p(i)
+            eta = axis.eta()
+            if abs(eta) < self._eta_hi:
+                candidates.append((eta, axis.phi(), i))
+        return candidates
+
+    def _p4_from_slowjet(self, i: int) -> np.ndarray:
+        """Four-momenta ``(4, n)`` of SlowJet's jet ``i`` through the accessors, in increasing record index."""
+        event = self.event
+        p4 = np.array([(p.px(), p.py(), p.pz(), p.e()) for p in map(event.__getitem__, self.slow_jet.constituents(i))],
+                      dtype=np.float64).reshape(-1, 4).T
+        return np.ascontiguousarray(p4)
+
+
+def _visible_ids(particle_data: Any) -> np.ndarray:
+    """Sorted int array of every |id| that Pythia's particle data marks visible (``isVisible``):
+    what ``Particle.isVisible()`` of a particle with that id returns (unknown ids: not visible)."""
+    ids = []
+    pid = 1
+    seen = set()
+    while pid > 0 and pid not in seen:  # nextId walks all ids in increasing order, then returns 0
+        seen.add(pid)
+        if particle_data.isVisible(pid):
+            ids.append(pid)
+        pid = particle_data.nextId(pid)
+    return np.array(sorted(ids), dtype=np.int64)
 
 
 def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -> ak.Array:
@@ -381,7 +505,7 @@ def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -
     }
     columns = (const[:, 0].astype(np.float32), const[:, 1].astype(np.float32), wrap_phi32(const[:, 2]),
                const[:, 3].astype(np.float32))
-    for name, column in zip(CONST_FIELDS, columns):
+    for name, column in zip(CONST_FIELDS, columns, strict=True):
         fields[name] = ak.unflatten(column, counts)
     if truth:
         table = np.stack([j["truth"] for j in jets]) if n else np.zeros((0, 4, 4))
@@ -394,13 +518,14 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
                   progress: bool = True, truth: bool = False, stats: dict[str, Any] | None = None) -> ak.Array:
     """Generate exactly ``n_jets`` jets of ``process`` (``"qcd"`` or ``"top"``) with Pythia ``seed``.
 
-    ``settings``: generation settings (keys of :data:`DEFAULT_SETTINGS`; missing ones default).
+    ``settings``: generation settings (keys of :data:`SETTING_NAMES`; see :func:`resolve_settings`).
     Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
     jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
     const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
-    ``stats``, if given, receives ``n_events``, ``n_failed_events``, ``sigma_gen_mb``, the
+    ``stats``, if given, receives ``n_events`` (events used), ``n_generated_events`` (with the
+    rest of the last batch), ``n_failed_events``, ``sigma_gen_mb`` (over all generated), the
     ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
-    ``pythia_commands``. Same arguments -> identical output (on either clustering path).
+    ``pythia_commands``. Same arguments -> identical output.
     """
     if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
         raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")
@@ -411,6 +536,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
     bar = _progress(int(n_jets), process) if progress else contextlib.nullcontext()
     with bar as counter:
         while len(jets) < n_jets:
+            if jets:  # events still needed, at the rate so far (sizes the batches; does not change the jets)
+                generator.events_expected = math.ceil((n_jets - len(jets)) * generator.n_events / len(jets))
             new = generator.next_event()
             if new:
                 new = new[: n_jets - len(jets)]
@@ -425,7 +552,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
                     f"--jet-abs-eta-max {s['jet_abs_eta_max']:g}) against the pTHat window "
                     f"(--pthat-min {s['pthat_min']:g}, --pthat-max {s['pthat_max']})")
     if stats is not None:
-        stats.update(n_events=generator.n_events, n_failed_events=generator.n_failed,
+        stats.update(n_events=generator.n_events, n_generated_events=generator.n_generated,
+                     n_failed_events=generator.n_failed,
                      sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
                      settings=dict(generator.settings), pythia_commands=list(generator.commands))
     log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)

@@ -1,12 +1,13 @@
-"""A generated jet's record from its constituents' four-momenta (numba; the same arithmetic on every path).
+"""A generated jet's record from its constituents' four-momenta (numba: one fixed order of arithmetic).
 
 Conventions (those of the canonical jets file, :mod:`hepdl.io.jets_file`):
 
 * the jet four-momentum is the sum of *all* its constituents, added in increasing event-record
-  index (the order anti-kt hands them over), before the list is truncated: ``jet_mass`` is the
-  full jet mass;
+  index (the order in which ``SlowJet.constituents`` lists them; the fastjet path sorts its
+  constituent indices so), before the list is truncated: ``jet_mass`` is the full jet mass;
 * ``jet_pt = hypot(px, py)``, ``jet_eta = asinh(pz / pt)`` (pseudorapidity),
-  ``jet_phi = atan2(py, px)`` in (-pi, pi], ``jet_mass = sqrt(max(E^2 - p^2, 0))`` [GeV];
+  ``jet_phi = atan2(py, px)`` in (-pi, pi], ``jet_mass = sqrt(max(E^2 - p^2, 0))`` [GeV]
+  (:mod:`hepdl.physics.kinematics`: ``jet_four_momentum_jit`` and ``pt_eta_phi_m_jit``);
 * constituents sorted by decreasing pT (ties keep record order), at most ``max_constituents``,
   each as (pt, eta, phi, E) with the same formulas.
 """
@@ -17,6 +18,8 @@ import math
 
 import numba
 import numpy as np
+
+from hepdl.physics.kinematics import jet_four_momentum_jit, pt_eta_phi_m_jit
 
 
 @numba.njit(cache=True, nogil=True)
@@ -30,23 +33,13 @@ def jet_from_constituents(p4: np.ndarray, members: np.ndarray,
     pt, eta, phi, E sorted by decreasing pt).
     """
     n = members.shape[0]
-    px = 0.0
-    py = 0.0
-    pz = 0.0
-    e = 0.0
     const_pt = np.empty(n)
     for k in range(n):
         i = members[k]
-        px += p4[0, i]
-        py += p4[1, i]
-        pz += p4[2, i]
-        e += p4[3, i]
         const_pt[k] = math.hypot(p4[0, i], p4[1, i])
+    px, py, pz, e = jet_four_momentum_jit(p4, members)
     jet = np.empty(4)
-    jet[0] = math.hypot(px, py)
-    jet[1] = math.asinh(pz / jet[0])
-    jet[2] = math.atan2(py, px)
-    jet[3] = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+    jet[0], jet[1], jet[2], jet[3] = pt_eta_phi_m_jit(px, py, pz, e)
     order = np.argsort(-const_pt, kind="mergesort")[:max_constituents]
     const = np.empty((order.shape[0], 4))
     for k in range(order.shape[0]):

@@ -20,6 +20,14 @@ partons are what "the top and its decay partons" means in the reference dataset
 ``Delta R < dr_max`` of the jet axis, with ``Delta R = sqrt(Delta eta^2 + Delta phi^2)`` in
 pseudorapidity eta and azimuth phi (the coordinates stored in the jets file), Delta phi wrapped
 into [-pi, pi].
+
+Two readers give the same partons, bit for bit (``tests/test_generate.py`` compares them event by
+event): :func:`hadronic_top_partons` through pythia8mc's accessors of the current event
+(``Particle.iBotCopyId``, ``daughterList``, ``id``, ``pT``, ``eta``, ``phi``: Pythia's own
+definitions), and :func:`hadronic_top_partons_from_columns` on the columns of one event of
+pythia8mc's batch interface (``Pythia.nextBatch``), which the default generation path uses; it
+follows the same definitions of ``daughterList``, ``iBotCopyId``, pT, eta and phi. Both read only
+the dozen or so entries of the decay chain, once per event that has a candidate jet.
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
 
 #: truth partons of one hadronic top, in this order
@@ -64,6 +71,63 @@ def hadronic_top_partons(event: Any) -> np.ndarray:
             continue
         rows = [top] + [event[d] for d in (quarks[0], *w_quarks)]
         tops.append([[p.id(), p.pT(), p.eta(), p.phi()] for p in rows])
+    return np.asarray(tops, dtype=np.float64).reshape(-1, 4, 4)
+
+
+TINY = 1e-20  # Pythia's Particle::TINY, in Particle::eta
+
+
+def _daughter_list(daughter1: int, daughter2: int) -> list[int]:
+    """Pythia's ``Particle::daughterList`` from (daughter1, daughter2). (Its extra case, the beams
+    of status -12/-13, never arises here: only tops, Ws and their daughters are looked at.)"""
+    if daughter1 == 0 and daughter2 == 0:
+        return []
+    if daughter2 == 0 or daughter2 == daughter1:
+        return [daughter1]
+    if daughter2 > daughter1:
+        return list(range(daughter1, daughter2 + 1))
+    return [daughter2, daughter1]
+
+
+def _bottom_copy(ids: list[int], daughter1: list[int], daughter2: list[int], i: int) -> int:
+    """Pythia's ``Particle::iBotCopyId``: down the chain of *unique* daughters with the same id."""
+    while True:
+        same = [d for d in _daughter_list(daughter1[i], daughter2[i]) if ids[d] == ids[i]]
+        if len(same) != 1:
+            return i
+        i = same[0]
+
+
+def hadronic_top_partons_from_columns(ids: list[int], status: list[int], daughter1: list[int],
+                                      daughter2: list[int], px: list[float], py: list[float],
+                                      pz: list[float]) -> np.ndarray:
+    """:func:`hadronic_top_partons` on one event's columns of pythia8mc's batch interface.
+
+    Arguments: the event's entries in record order (Python lists): ``id``, ``status``,
+    ``daughter1``, ``daughter2`` and ``p.px, p.py, p.pz`` [GeV] of ``Pythia.nextBatch``'s ``prt``.
+    pT, eta and phi follow Pythia's ``Particle::pT``, ``eta`` and ``phi``. Same output.
+    """
+    tops = []
+    for i in range(3, min(len(ids), 12)):  # the outgoing partons of the hard 2 -> 2 process
+        if abs(ids[i]) != 6 or abs(status[i]) != 22:
+            continue
+        top = _bottom_copy(ids, daughter1, daughter2, i)
+        daughters = _daughter_list(daughter1[top], daughter2[top])
+        quarks = [d for d in daughters if 1 <= abs(ids[d]) <= 5]
+        ws = [d for d in daughters if abs(ids[d]) == 24]
+        if len(quarks) != 1 or len(ws) != 1:
+            continue
+        w_last = _bottom_copy(ids, daughter1, daughter2, ws[0])
+        w_quarks = [d for d in _daughter_list(daughter1[w_last], daughter2[w_last]) if 1 <= abs(ids[d]) <= 5]
+        if len(w_quarks) != 2:
+            continue
+        rows = []
+        for j in (top, quarks[0], *w_quarks):
+            x, y, z = px[j], py[j], pz[j]
+            pt = math.sqrt(x * x + y * y)
+            eta = math.log((math.sqrt(x * x + y * y + z * z) + abs(z)) / max(TINY, pt))
+            rows.append([ids[j], pt, eta if z > 0 else -eta, math.atan2(y, x)])
+        tops.append(rows)
     return np.asarray(tops, dtype=np.float64).reshape(-1, 4, 4)
 
 
@@ -106,117 +170,3 @@ def matched_top_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_ma
             return k
     return -1
 
-
-# ----------------------------------------------------------------------------- compiled, on the raw record
-# The same partons from the event record's memory (see hepdl.generation.pythia_record), with Pythia's own
-# definitions of Particle::daughterList, iBotCopyId, pT, eta and phi. tests/test_pythia_record.py
-# checks it against hadronic_top_partons, bit for bit.
-
-ID, STATUS, MOTHER1, DAUGHTER1, DAUGHTER2 = range(5)  # order of the int32 column offsets
-TINY = 1e-20  # Pythia's Particle::TINY
-
-
-@numba.njit(cache=True, nogil=True)
-def _daughters(i32: np.ndarray, o_int: np.ndarray, i: int, out: np.ndarray) -> int:
-    """Pythia's ``Particle::daughterList`` of entry ``i`` into ``out``; returns its length."""
-    d1 = i32[i, o_int[DAUGHTER1]]
-    d2 = i32[i, o_int[DAUGHTER2]]
-    m = 0
-    if d1 == 0 and d2 == 0:
-        pass
-    elif d2 == 0 or d2 == d1:
-        out[0] = d1
-        m = 1
-    elif d2 > d1:
-        for d in range(d1, d2 + 1):
-            out[m] = d
-            m += 1
-    else:
-        out[0] = d2
-        out[1] = d1
-        m = 2
-    status = abs(i32[i, o_int[STATUS]])
-    if status == 12 or status == 13:  # beams: also the initiators and remnants that have them as mother
-        for j in range(i + 1, i32.shape[0]):
-            if i32[j, o_int[MOTHER1]] == i and not np.any(out[:m] == j):
-                out[m] = j
-                m += 1
-    return m
-
-
-@numba.njit(cache=True, nogil=True)
-def _bottom_copy(i32: np.ndarray, o_int: np.ndarray, i: int, work: np.ndarray) -> int:
-    """Pythia's ``Particle::iBotCopyId()``: down the unique chain of daughters with the same id."""
-    pid = i32[i, o_int[ID]]
-    down = i
-    while True:
-        nxt = 0
-        for k in range(_daughters(i32, o_int, down, work)):
-            d = work[k]
-            if i32[d, o_int[ID]] == pid:
-                if nxt != 0:
-                    return down
-                nxt = d
-        if nxt == 0:
-            return down
-        down = nxt
-
-
-@numba.njit(cache=True, nogil=True)
-def top_partons_from_record(i32: np.ndarray, f64: np.ndarray, o_int: np.ndarray, o_p: np.ndarray) -> np.ndarray:
-    """:func:`hadronic_top_partons` on the record's memory.
-
-    ``i32``, ``f64``: the records viewed as int32 ``(n, stride / 4)`` and float64
-    ``(n, stride / 8)``; ``o_int``: column offsets of (id, status, mother1, daughter1, daughter2)
-    in ``i32``; ``o_p``: of (px, py, pz) in ``f64``. Returns float64 ``(n_tops, 4, 4)``.
-    """
-    n = i32.shape[0]
-    out = np.empty((9, 4, 4))
-    work = np.empty(n, np.int64)  # a daughter list (at most every entry)
-    n_tops = 0
-    for i in range(3, min(n, 12)):
-        if abs(i32[i, o_int[ID]]) != 6 or abs(i32[i, o_int[STATUS]]) != 22:
-            continue
-        top = _bottom_copy(i32, o_int, i, work)
-        quark = -1
-        n_quarks = 0
-        w = -1
-        n_ws = 0
-        for k in range(_daughters(i32, o_int, top, work)):
-            d = work[k]
-            a = abs(i32[d, o_int[ID]])
-            if 1 <= a <= 5:
-                quark = d
-                n_quarks += 1
-            elif a == 24:
-                w = d
-                n_ws += 1
-        if n_quarks != 1 or n_ws != 1:
-            continue
-        w_last = _bottom_copy(i32, o_int, w, work)
-        rows = np.empty(4, np.int64)
-        rows[0] = top
-        rows[1] = quark
-        n_rows = 2
-        for k in range(_daughters(i32, o_int, w_last, work)):
-            d = work[k]
-            if 1 <= abs(i32[d, o_int[ID]]) <= 5:
-                if n_rows < 4:
-                    rows[n_rows] = d
-                n_rows += 1
-        if n_rows != 4:
-            continue
-        for r in range(4):
-            j = rows[r]
-            px = f64[j, o_p[0]]
-            py = f64[j, o_p[1]]
-            pz = f64[j, o_p[2]]
-            pt = math.sqrt(px * px + py * py)
-            p_abs = math.sqrt(px * px + py * py + pz * pz)
-            eta = math.log((p_abs + abs(pz)) / max(TINY, pt))
-            out[n_tops, r, 0] = i32[j, o_int[ID]]
-            out[n_tops, r, 1] = pt
-            out[n_tops, r, 2] = eta if pz > 0 else -eta
-            out[n_tops, r, 3] = math.atan2(py, px)
-        n_tops += 1
-    return out[:n_tops].copy()
