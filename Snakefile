@@ -23,5 +23,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        "results/report/index.html",
+        "results/report",
         "results/metrics.json",

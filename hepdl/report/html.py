@@ -147,11 +147,12 @@ def legend_label(row: dict[str, Any], name: str | None = None) -> str:
 def score_axis_label(config: dict[str, Any], row: dict[str, Any]) -> str:
     """What the score of a model variant is, for an axis label (scores are dimensionless)."""
     from hepdl.config import correction_options
+    from hepdl.core.errors import ConfigError
 
     correction = row.get("correction") or "none"
     try:
         options = correction_options(config, correction)
-    except Exception:  # a metrics file from another config: say no more than the name
+    except ConfigError:  # a metrics file from another config: say no more than the name
         return f"Anomaly score ({html.escape(correction)})"
     if options.get("mass_decorrelation"):
         return "Anomaly score: background CDF in its mass bin"
@@ -300,7 +301,8 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
                                                                        (None, variant))[1]
             else:
                 xlabel = score_axis_label(config, row)
-            fig = later.score_distribution_figure(histogram, style, f"{experiment} / {variant}", xlabel, roles(row))
+            fig = later.score_distribution_figure(histogram, style, legend_label(row, f"{experiment} / {variant}"),
+                                                  xlabel, roles(row), not_learned=row.get("learned") is False)
             emit("score-distributions", fig, experiment, variant, "scores", html.escape(f"{experiment} / {variant}"))
         # average images, once per model (experiment, transform): they do not depend on the correction
         shown = set()

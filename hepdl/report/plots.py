@@ -123,9 +123,10 @@ def roc_figure(entries: list[Entry], style: PlotStyle, title: str):
 
 # ---------------------------------------------------------------------------- score distributions
 def score_distribution_figure(histogram: dict[str, Any], style: PlotStyle, title: str, xlabel: str,
-                              roles: dict[str, str] | None = None):
+                              roles: dict[str, str] | None = None, not_learned: bool = False):
     """Background and signal histograms (common bins, each normalised to unit sum; log y, log x
-    when the bins are). ``roles`` names the datasets in the legend ({"background": "qcd", ...})."""
+    when the bins are). ``roles`` names the datasets in the legend ({"background": "qcd", ...});
+    ``title`` (the legend's: variant, AUC, learning ratio) is red when the model did not learn."""
     import mplhep
 
     plt = _plt()
@@ -151,6 +152,8 @@ def score_distribution_figure(histogram: dict[str, Any], style: PlotStyle, title
         ax.set_xlabel(xlabel[:1].upper() + xlabel[1:])
         ax.set_ylabel(_per_bin_label(edges, xlabel, log_x))
         _legend(ax, title=title, loc="upper right")
+        if not_learned:
+            ax.get_legend().get_title().set_color(NOT_LEARNED_COLOUR)
         label_axes(ax, style)
     return fig
 
