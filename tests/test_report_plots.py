@@ -125,7 +125,7 @@ def test_rejection_vs_jsd_and_other_figures():
               Entry("smeared: AUC 0.5", {"rejection": 2.0, "jsd": None}, not_learned=True)]
     fig = plots.rejection_vs_jsd_figure(points, STYLE, "top_vs_qcd")
     assert fig.axes[0].get_xscale() == fig.axes[0].get_yscale() == "log"
-    assert "(no JSD)" in fig.axes[0].get_legend().get_texts()[2].get_text()
+    assert "no JSD" in fig.axes[0].get_legend().get_texts()[2].get_text()
     _check(fig, "JSD")
     history = {"epoch": np.arange(1, 6), "train_loss": np.geomspace(1, 0.3, 5), "val_loss": np.geomspace(1.1, 0.35, 5),
                "average_image_loss": np.full(5, 1.0)}

@@ -32,13 +32,17 @@ def test_mass_sculpting_working_points():
     names = [p["name"] for p in sculpted["working_points"]]
     assert names == ["eps_b_0.5", "eps_b_0.1", "eps_b_0.01", "eps_s_0.5"]
     edges = sculpted["edges"]
-    assert len(edges) == 41 and edges[0] == 0.0 and sum(sculpted["background"]) <= mass.size
-    assert len(sculpted["signal"]) == 40 and sum(sculpted["signal"]) > 0.99 * signal_mass.size
+    widths = np.diff(edges)
+    assert 28 <= len(widths) <= 56 and edges[0] == 0.0 and np.allclose(widths, widths[0])
+    assert widths[0] / 10 ** np.floor(np.log10(widths[0])) in (1.0, 2.0, 2.5, 5.0)  # a round width: jets / 10 GeV
+    assert edges[-1] >= 1.05 * max(np.quantile(mass, 0.995), np.quantile(signal_mass, 0.995))
+    assert sum(sculpted["background"]) <= mass.size
+    assert len(sculpted["signal"]) == len(widths) and sum(sculpted["signal"]) > 0.99 * signal_mass.size
     for point in sculpted["working_points"][:3]:
         assert point["background_efficiency"] == pytest.approx(point["target"], rel=0.02)
         assert point["n_background_passing"] == pytest.approx(point["target"] * mass.size, rel=0.02)
         assert sum(point["background"]) <= point["n_background_passing"]
-        assert len(point["signal"]) == 40
+        assert len(point["signal"]) == len(widths)
     eps_s = sculpted["working_points"][3]
     assert eps_s["signal_efficiency"] == pytest.approx(0.5, abs=2e-3)
     # a mass-like score sculpts far beyond the statistical floor; a mass-independent one does not

@@ -138,6 +138,10 @@ def _histogram(bg: np.ndarray, sig: np.ndarray, bins: int = 50, binning: str = "
         low, high = np.floor(values.min()), np.ceil(values.max())
         step = max(1.0, np.ceil((high - low + 1) / bins))
         edges = np.arange(low - 0.5, high + step, step)
+    elif binning == "linear" and low == 0.0 and high > 0:
+        from hepdl.evaluation.sculpting import round_edges
+
+        edges = round_edges(high, bins)  # bins of a round width: "jets / 5 GeV"
     else:
         if not high > low:
             low, high = values.min() - 0.5, values.max() + 0.5

@@ -74,12 +74,12 @@ def _random_subset_jsd(bins: np.ndarray, n_bins: int, size: int, n_random: int, 
     return float(_jensen_shannon_rows(full, counts.astype(np.float64)).mean())
 
 
-def _round_edges(top: float, bins: int) -> np.ndarray:
+def round_edges(top: float, bins: int) -> np.ndarray:
     """Bin edges from 0 to at least ``top`` in about ``bins`` bins of a round width (1, 2, 2.5 or 5
-    times a power of ten: "jets / 5 GeV")."""
+    times a power of ten, the nearest to top / bins: "jets / 5 GeV")."""
     raw = top / bins
     power = 10.0 ** math.floor(math.log10(raw))
-    width = next(f * power for f in (1.0, 2.0, 2.5, 5.0, 10.0) if f * power >= raw * (1 - 1e-9))
+    width = min((f * power for f in (1.0, 2.0, 2.5, 5.0, 10.0)), key=lambda w: abs(math.log(w / raw)))
     return np.arange(0.0, math.ceil(top / width - 1e-9) + 1) * width
 
 
@@ -118,7 +118,7 @@ def mass_sculpting(background_scores: np.ndarray, background_mass: np.ndarray, s
             raise ValueError(f"mass_sculpting: {name} scores are NaN or infinite")
     if mass_range is None:
         top = max(float(np.quantile(bg_mass, 0.995)), float(np.quantile(sig_mass, 0.995)), 1e-9) * 1.05
-        edges = _round_edges(top, bins)
+        edges = round_edges(top, bins)
     else:
         edges = np.linspace(mass_range[0], mass_range[1], bins + 1)
     bins = len(edges) - 1

@@ -286,7 +286,8 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
         first = chosen[0] if chosen else {}
         where = f"{experiment} (trained on {first.get('trained_on')}, signal {first.get('signal')})"
         # ROC curves of every variant and baseline
-        entries = [entry(r, data["curves"][r["variant"]]) for r in chosen if r["variant"] in data["curves"]]
+        entries = [entry(r, {**data["curves"][r["variant"]], "n_background": r.get("n_background")}) for r in chosen
+                   if r["variant"] in data["curves"]]
         if entries:
             emit("roc", later.roc_figure(entries, style, where), experiment, ALL_VARIANTS, "roc",
                  f"{html.escape(experiment)}: rejection vs signal efficiency, 68% bootstrap bands")
@@ -362,7 +363,7 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
             curve = by_experiment.get(experiment, {}).get("curves", {}).get(variant)
             if curve:
                 name = f"{experiment} (train {row['trained_on']}, signal {row['signal']})"
-                entries.append(entry(row, curve, name=name))
+                entries.append(entry(row, {**curve, "n_background": row.get("n_background")}, name=name))
         if not entries:
             continue
         if entry_summary.get("result", True):

@@ -90,8 +90,10 @@ def _per_bin_label(edges: np.ndarray, xlabel: str, log_x: bool) -> str:
 def roc_figure(entries: list[Entry], style: PlotStyle, title: str):
     """Background rejection 1/eps_B (log) against eps_S, one curve per entry (``data``: the
     ``curves`` entry of the metrics: eps_s, eps_b and, with a bootstrap, the band eps_b_low /
-    eps_b_high drawn as a shaded 68% band); baselines dashed, models that did not learn dotted;
-    the random tagger dotted grey. The y axis leaves room for the legend above the curves."""
+    eps_b_high drawn as a shaded 68% band; with ``n_background``, rejections above it, which
+    fewer than one background jet would measure, are not drawn); baselines dashed, models that
+    did not learn dotted; the random tagger dotted grey. The y axis leaves room for the legend
+    above the curves."""
     plt = _plt()
     with use(style):
         fig, ax = plt.subplots(figsize=(9, 8))
@@ -99,15 +101,18 @@ def roc_figure(entries: list[Entry], style: PlotStyle, title: str):
             curve = entry.data
             colour = PALETTE[i % len(PALETTE)]
             eps_s, eps_b = np.asarray(curve["eps_s"], float), _floats(curve["eps_b"])
-            keep = eps_b > 0
+            # a rejection above the number of background jets is not measured: not drawn
+            floor = 1.0 / curve["n_background"] if curve.get("n_background") else 0.0
+            keep = (eps_b > 0) & (eps_b >= floor * (1 - 1e-9))
             ax.plot(eps_s[keep], 1.0 / eps_b[keep], "--" if entry.baseline else (":" if entry.not_learned else "-"),
                     lw=2.2, color=colour, label=entry.label)
             if "eps_b_low" in curve and "eps_b_high" in curve:
                 low, high = _floats(curve["eps_b_low"]), _floats(curve["eps_b_high"])
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    upper = np.where(low > 0, 1.0 / low, np.nan)
-                    lower = np.where(high > 0, 1.0 / high, np.nan)
-                ax.fill_between(eps_s, lower, upper, color=colour, alpha=0.2, lw=0)
+                    upper = np.where(low > 0, 1.0 / np.maximum(low, floor), np.nan)
+                    lower = np.where(high > 0, 1.0 / np.maximum(high, floor), np.nan)
+                ax.fill_between(eps_s, np.where(keep, lower, np.nan), np.where(keep, upper, np.nan), color=colour,
+                                alpha=0.2, lw=0)
         random_eps_s = np.linspace(0.01, 1.0, 200)
         ax.plot(random_eps_s, 1.0 / random_eps_s, ":", color="grey", label=r"random ($1/\varepsilon_S$)")
         ax.set_yscale("log")
@@ -350,7 +355,7 @@ def rejection_vs_jsd_figure(entries: list[Entry], style: PlotStyle, title: str, 
             rejection, jsd = point.get("rejection"), point.get("jsd")
             if rejection is None or jsd is None or not jsd > 0:
                 handles.append(ax.plot([], [], " ")[0])
-                labels.append(f"{entry.label} (no JSD)")
+                labels.append(f"{entry.label} (no background jet passes: no JSD)")
                 continue
             low = point.get("rejection_low") if point.get("rejection_low") is not None else rejection
             high = point.get("rejection_high") if point.get("rejection_high") is not None else rejection
