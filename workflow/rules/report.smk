@@ -31,8 +31,10 @@ rule report:
         ),
         settings=section("report"),
         version=VERSION,
-    # plots are drawn in this many processes (`hepdl report --jobs`)
-    threads: 2
+    # plots are drawn in this many processes (`hepdl report --jobs`); one by default: on 2 busy
+    # cores two processes cost more than they save (each warms its own font and text caches);
+    # with free cores, e.g. --set-threads report=4
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
