@@ -128,13 +128,14 @@ def _figure(stem: Path, out_dir: Path, caption: str, wide: bool = False) -> str:
             f'(<a href="{html.escape(str(pdf))}">PDF</a>)</figcaption></figure>')
 
 
-def legend_label(row: dict[str, Any], name: str | None = None) -> str:
+def legend_label(row: dict[str, Any], name: str | None = None, separator: str = ": ") -> str:
     """Legend text of a row: its name, the AUC with its 68% interval and, for a model, the
-    learning ratio ("NOT LEARNT" when it did not learn)."""
+    learning ratio ("NOT LEARNT" when it did not learn). ``separator`` follows the name ("\n":
+    two lines, for a legend title)."""
     baseline = row.get("kind") == "baseline"
     if name is None:
         name = row["variant"].removeprefix("baseline_") + " (baseline)" if baseline else row["variant"]
-    text = f"{name}: AUC {row['auc']:.3f}"
+    text = f"{name}{separator}AUC {row['auc']:.3f}"
     if row.get("auc_low") is not None and row.get("auc_high") is not None:
         text += f" [{row['auc_low']:.3f}, {row['auc_high']:.3f}]"
     ratio = row.get("val_loss_over_average_image")
@@ -302,8 +303,9 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
                                                                        (None, variant))[1]
             else:
                 xlabel = score_axis_label(config, row)
-            fig = later.score_distribution_figure(histogram, style, legend_label(row, f"{experiment} / {variant}"),
-                                                  xlabel, roles(row), not_learned=row.get("learned") is False)
+            title = legend_label(row, f"{experiment} / {variant}", "\n")
+            fig = later.score_distribution_figure(histogram, style, title, xlabel, roles(row),
+                                                  not_learned=row.get("learned") is False)
             emit("score-distributions", fig, experiment, variant, "scores", html.escape(f"{experiment} / {variant}"))
         # average images, once per model (experiment, transform): they do not depend on the correction
         shown = set()
@@ -362,16 +364,17 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
             row = by_key[(experiment, variant)]
             curve = by_experiment.get(experiment, {}).get("curves", {}).get(variant)
             if curve:
-                name = f"{experiment} (train {row['trained_on']}, signal {row['signal']})"
-                entries.append(entry(row, {**curve, "n_background": row.get("n_background")}, name=name))
+                entries.append(entry(row, {**curve, "n_background": row.get("n_background")}, name=experiment))
         if not entries:
             continue
         if entry_summary.get("result", True):
             verdict = f"worse: {entry_summary['worst_experiment']} (AUC {entry_summary['worst_auc']:.3f})"
         else:
             verdict = f"no result: {', '.join(entry_summary['not_learned'])} did not learn"
+        directions = ", ".join(f"{e}: trained on {by_key[(e, variant)]['trained_on']}, signal "
+                               f"{by_key[(e, variant)]['signal']}" for e in entry_summary["experiments"])
         emit("both-directions", later.roc_figure(entries, style, f"{variant}; {verdict}"), ALL_EXPERIMENTS,
-             variant, "both_directions", html.escape(f"{variant}: every direction; {verdict}"))
+             variant, "both_directions", html.escape(f"{variant}: every direction ({directions}); {verdict}"))
 
     for label, history in histories:
         experiment, _, transform = label.partition("/")

@@ -153,7 +153,7 @@ def score_distribution_figure(histogram: dict[str, Any], style: PlotStyle, title
         ax.set_xlim(edges[0], edges[-1])
         if smallest:
             ax.set_ylim(0.5 * min(smallest), None)
-        _headroom(ax, 2)
+        _headroom(ax, 2 + title.count("\n"))
         ax.set_xlabel(xlabel[:1].upper() + xlabel[1:])
         ax.set_ylabel(_per_bin_label(edges, xlabel, log_x))
         _legend(ax, title=title, loc="upper right")
