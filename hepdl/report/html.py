@@ -346,8 +346,8 @@ def build_report(config: dict[str, Any], metrics: list[dict[str, Any]],
         if any(p.data["jsd"] is not None for p in points):
             emit("decorrelation", later.rejection_vs_jsd_figure(points, style, where, SUMMARY_EPS_S),
                  experiment, ALL_VARIANTS, "rejection_vs_jsd",
-                 html.escape(f"{experiment}: rejection at eps_S = {SUMMARY_EPS_S:g} vs 1/JSD of the background "
-                             "mass at that cut"), wide=True)
+                 f"{html.escape(experiment)}: rejection at &epsilon;<sub>S</sub> = {SUMMARY_EPS_S:g} vs 1/JSD "
+                 "of the background mass at that cut, 68% bootstrap intervals", wide=True)
 
     # every direction of a model variant on one canvas (a baseline is the same cut in every direction)
     single = [e["variant"] for e in model_summary if len(e["experiments"]) == 1]

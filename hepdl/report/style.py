@@ -76,6 +76,7 @@ def physics_label(config: dict[str, Any]) -> dict[str, Any]:
             for key, setting in _FROM_GENERATION.items():
                 derived[key].append(settings.get(setting))
             derived["jet_algorithm"].append("anti-kt")
+            # no detector simulation in generation yet: once it has one, derive "detector" from it here
             derived["level"].append("particle")
         else:
             cuts = dataset["reader"].get("cuts", {})
