@@ -35,9 +35,10 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def find_chromium() -> str | None:
-    """The Chromium executable: $HEPDL_CHROMIUM, else the first of CANDIDATES on the PATH."""
+    """The Chromium executable: $HEPDL_CHROMIUM (None if that is not an executable), else the
+    first of CANDIDATES on the PATH."""
     if os.environ.get("HEPDL_CHROMIUM"):
-        return os.environ["HEPDL_CHROMIUM"]
+        return shutil.which(os.environ["HEPDL_CHROMIUM"])
     return next((path for path in map(shutil.which, CANDIDATES) if path), None)
 
 

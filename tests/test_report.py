@@ -227,7 +227,7 @@ def test_report_has_every_section_and_every_linked_file(report):
     assert "cut at &epsilon;<sub>B</sub> = 1%" in sculpting and "cut at &epsilon;<sub>S</sub> = 50%" in sculpting
 
 
-def test_report_renders_in_a_headless_browser(report, tmp_path):
+def test_report_renders_in_a_headless_browser(request, tmp_path):
     """The page, opened in a real headless Chromium, loads every image from the files next to it
     and asks the network for nothing. Skipped without Chromium (Debian: apt-get install chromium)
     unless HEPDL_REQUIRE_BROWSER=1, which .ci/run sets."""
@@ -237,6 +237,7 @@ def test_report_renders_in_a_headless_browser(report, tmp_path):
             pytest.fail("HEPDL_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium, or set "
                         "HEPDL_CHROMIUM)")
         pytest.skip("no Chromium here (Debian: apt-get install chromium; .ci/run installs it)")
+    report = request.getfixturevalue("report")  # built only where a browser can read it
     screenshot = Path(os.environ.get("HEPDL_BROWSER_SCREENSHOT") or tmp_path / "page.png")
     result = checker.check_report(report, screenshot=screenshot)
     n_images = report.read_text().count("<img")
