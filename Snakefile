@@ -29,5 +29,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        "results/report/index.html",
+        "results/report",
         "results/metrics.json",

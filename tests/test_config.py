@@ -106,6 +106,11 @@ def test_keys_of_earlier_versions_say_what_replaced_them():
     config["experiments"]["e"]["variants"] = ["plain"]
     with pytest.raises(ConfigError, match="'experiments.e.variants': an experiment's variants are now"):
         validate_config(config)
+    # mass sculpting at one working point became a list of working points
+    with pytest.raises(ConfigError, match="'evaluation.mass_cut_background_efficiency': mass sculpting now runs at "
+                                          "several working points: write mass_cut_background_efficiencies"):
+        validate_config({**minimal(), "evaluation": {"mass_cut_background_efficiency": 0.1}})
+    assert validate_config(minimal())["evaluation"]["mass_cut_background_efficiencies"] == [0.5, 0.1, 0.01]
 
 
 def test_experiments_name_defined_transforms_and_corrections():

@@ -9,16 +9,15 @@ import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from hepdl.evaluation.metrics import (
+    _bootstrap,
     _bootstrap_aucs,
     auc_with_interval,
-    distance_correlation,
     eps_b_at,
-    mass_correlation,
-    mass_sculpting,
     model_independence,
     rejection_at,
     roc,
     roc_points,
+    tagger_evaluation,
     tagger_metrics,
 )
 
@@ -108,23 +107,52 @@ def test_roc_points_downsampled():
     assert points["eps_b"][299] == pytest.approx(eps_b_at(0.6, eps_b, eps_s)[0])
 
 
-def test_mass_sculpting_and_correlation():
-    rng = np.random.default_rng(2)
-    mass = rng.gamma(4.0, 25.0, 20000)
-    sculpting_score = mass + rng.normal(0, 10, mass.size)
-    flat_score = rng.normal(0, 1, mass.size)
-    sculpted = mass_sculpting(sculpting_score, mass, 0.1)
-    flat = mass_sculpting(flat_score, mass, 0.1)
-    assert sculpted["passing_fraction"] == pytest.approx(0.1, abs=1e-3)
-    assert sum(sculpted["counts_after"]) <= 2000 and sum(sculpted["counts_before"]) <= mass.size
-    assert len(sculpted["edges"]) == len(sculpted["counts_before"]) + 1
-    assert sculpted["jsd"] > 0.3 > 0.02 > flat["jsd"]
-    strong, none = mass_correlation(sculpting_score, mass), mass_correlation(flat_score, mass)
-    assert strong["pearson_score_mass"] > 0.9 and abs(none["pearson_score_mass"]) < 0.05
-    assert strong["distance_correlation_score_mass"] > 0.8 > 0.1 > none["distance_correlation_score_mass"]
-    # distance correlation sees a non-monotone dependence that Pearson misses
-    x = rng.normal(0, 1, 1500)
-    assert distance_correlation(x, x**2) > 0.3 and abs(np.corrcoef(x, x**2)[0, 1]) < 0.15
+def test_bootstrap_rejections_are_exact_weighted_rocs():
+    """eps_B at each target of every resample equals eps_b_at on sklearn's ROC of the same
+    multinomial weights (ties included)."""
+    bg, sig = _gaussians(150, 100, seed=3)
+    bg, sig = np.round(bg, 1), np.round(sig, 1)
+    targets = np.array([0.0001, 0.1, 0.3, 0.5, 0.77, 1.0])
+    aucs, eps_b = _bootstrap(bg, sig, 5, np.random.default_rng(9), targets)
+    np.testing.assert_array_equal(aucs, _bootstrap_aucs(bg, sig, 5, np.random.default_rng(9)))
+    rng = np.random.default_rng(9)
+    w_bg = rng.multinomial(bg.size, np.full(bg.size, 1 / bg.size), size=5)
+    w_sig = rng.multinomial(sig.size, np.full(sig.size, 1 / sig.size), size=5)
+    labels = np.r_[np.zeros(bg.size), np.ones(sig.size)]
+    for i in range(5):
+        fpr, tpr, _ = roc_curve(labels, np.r_[bg, sig], sample_weight=np.r_[w_bg[i], w_sig[i]])
+        np.testing.assert_allclose(eps_b[i], eps_b_at(targets, fpr, tpr), rtol=0, atol=1e-12)
+
+
+def test_tagger_evaluation_intervals_and_band():
+    bg, sig = _gaussians(400, 300)
+    row, curve = tagger_evaluation(bg, sig, [0.3, 0.5], n_bootstrap=100, seed=3, n_points=50)
+    # the same resamples as auc_with_interval: the same AUC interval
+    assert (row["auc"], row["auc_low"], row["auc_high"]) == auc_with_interval(bg, sig, 100, seed=3)
+    assert row == tagger_evaluation(bg, sig, [0.3, 0.5], n_bootstrap=100, seed=3, n_points=50)[0]
+    for key in ("rejection_at_eps_s_0.3", "rejection_at_eps_s_0.5"):
+        assert row[f"{key}_low"] < row[key] < row[f"{key}_high"]
+        # relative width of the interval: at least the binomial one of the background jets passing
+        # (about 2 / sqrt(n passing)), at most a few times that (the signal adds its own)
+        binomial = 2 / math.sqrt(400 / row[key])
+        assert binomial < (row[f"{key}_high"] - row[f"{key}_low"]) / row[key] < 3 * binomial
+    assert row == {**tagger_metrics(bg, sig, [0.3, 0.5], n_bootstrap=100, seed=3)}
+    assert len(curve["eps_s"]) == len(curve["eps_b_low"]) == len(curve["eps_b_high"]) == 50
+    low, mid, high = (np.array(curve[k]) for k in ("eps_b_low", "eps_b", "eps_b_high"))
+    assert np.all(low <= high) and np.mean((low <= mid) & (mid <= high)) > 0.9
+    assert curve["eps_b"] == roc_points(bg, sig, 50)["eps_b"]
+    row0, curve0 = tagger_evaluation(bg, sig, [0.3], n_bootstrap=0, n_points=50)
+    assert math.isnan(row0["rejection_at_eps_s_0.3_low"]) and "eps_b_low" not in curve0
+
+
+def test_rejection_interval_ends_without_background_are_lower_bounds():
+    """Separated samples: no background jet passes at eps_S = 0.5 in any resample, so the
+    rejection and both ends of its interval are the lower bound n_background."""
+    bg, sig = np.arange(10.0), np.arange(5.0, 15.0)
+    row = tagger_metrics(bg, sig, [0.5], n_bootstrap=50, seed=1)
+    key = "rejection_at_eps_s_0.5"
+    assert row[key] == 10.0 and key in row["rejection_lower_bounds"]
+    assert f"{key}_high" in row["rejection_lower_bounds"] and row[f"{key}_high"] == 10.0
 
 
 def test_model_independence_takes_the_worse_direction():
@@ -136,10 +164,17 @@ def test_model_independence_takes_the_worse_direction():
         {"experiment": "top_vs_qcd", "variant": "smeared", "auc": 0.86, "rejection_at_eps_s_0.3": 30.0},
         {"experiment": "qcd_vs_top", "variant": "smeared", "auc": 0.84, "rejection_at_eps_s_0.3": 40.0},
     ]
+    rows[2].update({"rejection_at_eps_s_0.3_low": 25.0, "rejection_at_eps_s_0.3_high": 36.0,
+                    "rejection_lower_bounds": ["rejection_at_eps_s_0.3_high"]})
     summary = {s["variant"]: s for s in model_independence(rows, [0.3])}
     assert summary["plain"]["worst_experiment"] == "qcd_vs_top" and summary["plain"]["worst_auc"] == 0.4
     assert summary["smeared"]["worst_auc"] == 0.84
     assert summary["smeared"]["worst_rejection_at_eps_s_0.3"] == 30.0
+    # the interval of the direction with the smaller rejection, and which end is a lower bound
+    assert summary["smeared"]["worst_rejection_at_eps_s_0.3_low"] == 25.0
+    assert summary["smeared"]["worst_rejection_lower_bounds"] == ["worst_rejection_at_eps_s_0.3_high"]
+    # without eps_s_list the working points are read from the rows (not their _low/_high keys)
+    assert "worst_rejection_at_eps_s_0.3_low_low" not in model_independence(rows)[0]
     assert set(summary["plain"]["experiments"]) == {"top_vs_qcd", "qcd_vs_top"}
 
 

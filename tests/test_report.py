@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -110,19 +111,31 @@ def test_evaluate_rows_have_the_promised_keys(run_dir):
     row = payload["rows"][0]
     for key in ("experiment", "variant", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
                 "rejection_at_eps_s_0.1", "rejection_at_eps_s_0.3", "rejection_at_eps_s_0.5",
-                "n_background", "n_signal"):
+                "rejection_at_eps_s_0.3_low", "rejection_at_eps_s_0.3_high",
+                "mass_jsd_at_eps_b_0.5", "mass_jsd_at_eps_b_0.1", "mass_jsd_at_eps_b_0.01", "mass_jsd_at_eps_s_0.5",
+                "signal_efficiency_at_eps_b_0.1", "n_background", "n_signal"):
         assert key in row, key
     assert row["experiment"] == "top_vs_qcd" and row["trained_on"] == "qcd" and row["n_background"] == 300
     assert row["auc_low"] <= row["auc"] <= row["auc_high"]
+    assert row["rejection_at_eps_s_0.3_low"] <= row["rejection_at_eps_s_0.3"] <= row["rejection_at_eps_s_0.3_high"]
     assert row["auc"] > 0.7  # the fake signal scores are larger
-    assert len(payload["curves"]["plain"]["eps_s"]) <= 500
+    curve = payload["curves"]["plain"]
+    assert len(curve["eps_s"]) == len(curve["eps_b_low"]) == len(curve["eps_b_high"]) == 500
     assert "provenance" in payload and payload["provenance"]["experiment"] == "top_vs_qcd"
-    assert set(payload["mass_sculpting"]["plain"]) >= {"edges", "counts_before", "counts_after"}
+    sculpting = payload["mass_sculpting"]["plain"]
+    assert [p["name"] for p in sculpting["working_points"]] == ["eps_b_0.5", "eps_b_0.1", "eps_b_0.01", "eps_s_0.5"]
+    assert set(sculpting) >= {"edges", "background", "signal"} and set(sculpting["working_points"][0]) >= {
+        "background", "signal", "jsd", "jsd_random", "signal_efficiency"}
     baselines = json.loads(metrics[2].read_text())
     names = [r["variant"] for r in baselines["rows"]]
     assert names == ["baseline_mass", "baseline_nconst", "baseline_tau32"]
     tau32 = baselines["rows"][2]
     assert tau32["orientation"] == "signal_below" and tau32["auc"] > 0.8  # tops have smaller tau32
+    # baselines: mass sculpting too (the decorrelation summary has every score), histograms in their own units
+    assert set(baselines["mass_sculpting"]) == set(names) and "mass_jsd_at_eps_s_0.5" in tau32
+    mass = baselines["score_histograms"]["baseline_mass"]
+    assert mass["xlabel"] == "jet mass [GeV]" and not mass["log_x"] and mass["edges"][0] == 0.0
+    assert baselines["score_histograms"]["baseline_tau32"]["edges"][::50] == [0.0, 1.0]
     qcd_as_signal = json.loads(metrics[5].read_text())["rows"][0]
     assert qcd_as_signal["orientation"] == "signal_below"  # QCD is lighter than top
 
@@ -158,12 +171,28 @@ def test_evaluate_refuses_non_test_jets_and_wrong_variant(run_dir, tmp_path, cap
     assert not (tmp_path / "m.json").exists()
 
 
-def test_report_has_every_section_and_every_linked_file(run_dir, tmp_path):
+@pytest.fixture(scope="module")
+def report(run_dir, tmp_path_factory):
+    """The report of plain in both directions with the mass baseline of top_vs_qcd and one
+    training history: every section has input, with few plots (fast). Built once for the tests
+    that read it."""
     root, metrics, history = run_dir
-    output = tmp_path / "report" / "index.html"
-    chosen = [metrics[0], metrics[2], metrics[3]]  # plain in both directions + one baseline file (fast)
+    directory = tmp_path_factory.mktemp("report")
+    output = directory / "report" / "index.html"
+    baselines = json.loads(metrics[2].read_text())
+    baselines["rows"] = baselines["rows"][:1]  # baseline_mass: its plot data only is drawn
+    other_direction = json.loads(metrics[3].read_text())
+    other_direction = {key: other_direction[key] for key in ("provenance", "rows", "curves")}  # ROC curves only
+    chosen = [metrics[0], directory / "baselines.json", directory / "qcd_vs_top.json"]
+    chosen[1].write_text(json.dumps(baselines))
+    chosen[2].write_text(json.dumps(other_direction))
     assert main(["report", "--config", str(root / "config.yaml"), "--metrics", *map(str, chosen),
-                 "--histories", f"qcd/plain={history}", "--output", str(output)]) == 0
+                 "--histories", f"top_vs_qcd/plain={history}", "--output", str(output)]) == 0
+    return output
+
+
+def test_report_has_every_section_and_every_linked_file(report):
+    output = report
     text = output.read_text()
     parser = _Links()
     parser.feed(text)
@@ -172,14 +201,80 @@ def test_report_has_every_section_and_every_linked_file(run_dir, tmp_path):
     assert files and all(not re.match(r"^[a-z]+://", link) for link in files)  # offline, relative
     for link in files:
         assert (output.parent / link).is_file(), link
-    assert "<script" not in text
-    for section in ("roc", "score-distributions", "images", "training", "mass-sculpting"):
+    # no JavaScript, nothing fetched from elsewhere (scripts, event handlers, CSS imports or urls)
+    assert "<script" not in text and not re.search(r"\son[a-z]+=", text)
+    assert "@import" not in text and "url(" not in text
+    for section in SECTIONS:
+        if section in ("how-to-read", "metrics", "model-independence", "provenance"):
+            continue
         body = text.split(f'id="{section}"')[1].split("<section")[0]
         assert "<img" in body, section
-    assert 'class="worst"' in text and "baseline_tau32" in text and "seed: 7" in text
+    assert 'class="worst"' in text and "baseline_mass" in text and "seed: 7" in text
+    # the physics label, the plots' layout (experiment / variant / plot) and the label of snakemake's report
+    assert "&radic;s = 14 TeV" in text and "particle level" in text
+    for plot in ("top_vs_qcd/all_variants/roc", "top_vs_qcd/all_variants/rejection_vs_jsd", "top_vs_qcd/plain/scores",
+                 "top_vs_qcd/plain/images", "top_vs_qcd/plain/mass_sculpting", "top_vs_qcd/plain/training",
+                 "top_vs_qcd/baseline_mass/mass_sculpting", "all_experiments/plain/both_directions"):
+        for suffix in (".png", ".pdf"):
+            assert (output.parent / "plots" / f"{plot}{suffix}").is_file(), plot
+    from hepdl.report import PLOT_TITLES
+
+    assert {p.stem for p in (output.parent / "plots").rglob("*.png")} <= set(PLOT_TITLES)
+    # rejections carry their intervals; mass sculpting has its table at every working point
+    metrics = text.split('id="metrics"')[1].split("<section")[0]
+    assert metrics.count('class="interval"') == 4 * 3  # AUC and 3 rejections of each of 3 rows
+    sculpting = text.split('id="mass-sculpting"')[1].split("<section")[0]
+    assert "cut at &epsilon;<sub>B</sub> = 1%" in sculpting and "cut at &epsilon;<sub>S</sub> = 50%" in sculpting
 
 
-def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_path):
+def test_report_renders_in_a_headless_browser(request, tmp_path):
+    """The page, opened in a real headless Chromium, loads every image from the files next to it
+    and asks the network for nothing. Skipped without Chromium (Debian: apt-get install chromium)
+    unless HEPDL_REQUIRE_BROWSER=1, which .ci/run sets."""
+    checker = _browser_checker()
+    if checker.find_chromium() is None:
+        if os.environ.get("HEPDL_REQUIRE_BROWSER") == "1":
+            pytest.fail("HEPDL_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium, or set "
+                        "HEPDL_CHROMIUM)")
+        pytest.skip("no Chromium here (Debian: apt-get install chromium; .ci/run installs it)")
+    report = request.getfixturevalue("report")  # built only where a browser can read it
+    screenshot = Path(os.environ.get("HEPDL_BROWSER_SCREENSHOT") or tmp_path / "page.png")
+    result = checker.check_report(report, screenshot=screenshot)
+    n_images = report.read_text().count("<img")
+    assert len(result["images"]) == n_images and not result["missing"], result["missing"]
+    assert not result["external"], result["external"]
+    assert result["ok"] and screenshot.stat().st_size > 10_000
+
+
+def test_plots_drawn_in_several_processes_are_the_same(run_dir, tmp_path):
+    """`hepdl report --jobs N`: the plot jobs are pickled to spawned processes and give the same
+    PNG files as one process (matplotlib's PNG carries no date)."""
+    from hepdl.report.html import _Later, _render
+    from hepdl.report.style import PlotStyle
+
+    _, metrics, _ = run_dir
+    payload = json.loads(metrics[2].read_text())
+    later, style = _Later(), PlotStyle(physics=("test",))
+    jobs = {variant: later.score_distribution_figure(histogram, style, variant, histogram["xlabel"])
+            for variant, histogram in list(payload["score_histograms"].items())[:2]}
+    files = {}
+    for workers in (1, 2):
+        written = _render([(*job, tmp_path / str(workers) / variant, style) for variant, job in jobs.items()], workers)
+        files[workers] = {p.name: p.read_bytes() for p in written if p.suffix == ".png"}
+    assert len(files[1]) == 2 and files[1] == files[2]
+
+
+def _browser_checker():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "check_report_in_browser.py"
+    spec = importlib.util.spec_from_file_location("check_report_in_browser", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_path, monkeypatch):
     """A qcd_vs_top model on the average-image plateau (learning ratio 1.01): its row carries
     learned false, the report marks it in red with the sentence saying what that means, and the
     model-independence summary presents no worst-direction AUC for that variant."""
@@ -203,10 +298,11 @@ def test_a_model_that_did_not_learn_is_marked_and_gives_no_result(run_dir, tmp_p
     assert plain["result"] is False and plain["not_learned"] == ["qcd_vs_top"] and plain["worst_auc"] is None
 
     output = tmp_path / "report" / "index.html"
+    monkeypatch.setattr("hepdl.report.html._render", lambda jobs, workers=1: [])  # the page is what is read here
     assert main(["report", "--config", str(root / "config.yaml"), "--metrics", str(metrics[0]), str(stuck),
                  "--output", str(output)]) == 0
     text = output.read_text()
-    assert text.count('<tr class="not-learned">') == 1
+    assert text.split('id="metrics"')[1].split("<section")[0].count('<tr class="not-learned">') == 1
     assert "1.010 (not learnt)" in text and "0.400" in text
     assert "did not learn: its best validation loss is above 0.9 of the loss of reconstructing" in text
     independence = text.split('id="model-independence"')[1].split("<section")[0]

@@ -124,9 +124,26 @@ def test_tiny_workflow_runs_locally(local_run):
 
 @pytest.mark.workflow
 def test_snakemake_report_zip(local_run):
+    """`snakemake --report` embeds hepdl's HTML report with its plots, and labels every plot
+    item by experiment, variant and plot."""
+    import re
+    import zipfile
+
     result = snakemake(local_run, "--cores", "1", "--report", str(local_run / "report.zip"))
     _assert_ok(result)
     assert (local_run / "report.zip").stat().st_size > 10_000
+    with zipfile.ZipFile(local_run / "report.zip") as archive:
+        names = archive.namelist()
+        page = next(n for n in names if n.endswith("/index.html"))
+        embedded = [n for n in names if n.startswith(page.removesuffix("index.html") + "plots/")]
+        assert any(n.endswith("/all_variants/roc.png") for n in embedded)
+        assert any(n.endswith("/all_variants/roc.pdf") for n in embedded)
+        overview = archive.read(next(n for n in names if n.endswith("report.html"))).decode()
+    labels = [json.loads(m) for m in re.findall(r'"labels": (\{[^{}]*\})', overview)]
+    plots = [label for label in labels if set(label) == {"experiment", "variant", "plot"}]
+    assert {"experiment": "top_vs_qcd", "variant": "plain", "plot": "mass sculpting"} in plots
+    assert {"experiment": "all", "variant": "plain", "plot": "ROC curves of every direction"} in plots
+    assert {"experiment": "all", "variant": "all", "plot": "hepdl report (HTML)"} in plots
 
 
 def _slurm_up() -> bool:

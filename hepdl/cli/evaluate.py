@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.baselines:
         need = tuple(BASELINES[b] if b != "tau32" else "tau3" for b in config["evaluation"]["baselines"])
-        need = tuple(dict.fromkeys(need + (("tau2",) if "tau32" in config["evaluation"]["baselines"] else ())))
+        need = tuple(dict.fromkeys(("jet_mass", *need) + (("tau2",) if "tau32" in config["evaluation"]["baselines"]
+                                                          else ())))
         background, signal = read_scores(args.background, need), read_scores(args.signal, need)
         payload = evaluate_baselines(config, args.experiment, background, signal)
     else:

@@ -9,6 +9,7 @@ from hepdl.report.html import build_report, read_history
 
 log = logging.getLogger("hepdl.report")
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="config YAML of the run")
     parser.add_argument("--metrics", nargs="+", required=True, metavar="JSON",
@@ -16,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--histories", nargs="*", default=[], metavar="[LABEL=]CSV",
                         help="training-history CSVs of `hepdl train`, optionally labelled")
     parser.add_argument("--output", required=True, help="HTML file to write (plots go next to it, in plots/)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="draw the plots in N processes (default 1; the workflow passes the rule's threads)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     metrics = [read_metrics(path) for path in args.metrics]
     histories = [read_history(spec) for spec in args.histories]
-    path = build_report(config, metrics, histories, args.output)
+    path = build_report(config, metrics, histories, args.output, workers=max(1, args.jobs))
     log.info("wrote %s", path)
     return 0

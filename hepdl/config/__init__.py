@@ -80,6 +80,9 @@ RENAMED_KEYS = {
                       "score_corrections (fitted on validation scores, no retraining); see config/README.md",
     "variants": "an experiment's variants are now its transforms (image_transforms) and corrections "
                 "(score_corrections); see config/README.md",
+    "mass_cut_background_efficiency": "mass sculpting now runs at several working points: write "
+                                      "mass_cut_background_efficiencies, a list (default [0.5, 0.1, 0.01]; "
+                                      "[0.1] is the old default)",
 }
 
 

@@ -14,10 +14,12 @@ which the score correction K is fitted (:mod:`hepdl.evaluation.corrections`) bef
 to the test scores. The variant is named T, or T+K unless K is none. The output
 JSON holds ``provenance``, ``rows`` (one per variant or baseline, see :data:`ROW_KEYS`), the
 correction's fit (``correction_fit``), and the
-data the report plots: ``curves`` (ROC down-sampled to 500 eps_S points), ``mass_sculpting``,
-``score_histograms``, ``score_vs_mass`` and (variants) ``images`` (mean input and reconstruction
-of background and signal). ``--collect`` writes ``provenance``, all ``rows`` and the
-``model_independence`` summary, without the plot data.
+data the report plots: ``curves`` (ROC down-sampled to 500 eps_S points, with the 68% bootstrap
+band of eps_B), ``mass_sculpting`` (:func:`hepdl.evaluation.sculpting.mass_sculpting`: background
+and signal mass before and after the cuts at every working point), ``score_histograms`` (with the
+axis label and units), and for variants ``score_vs_mass`` and ``images`` (mean input and
+reconstruction of background and signal). ``--collect`` writes ``provenance``, all ``rows`` and
+the ``model_independence`` summary, without the plot data.
 
 Baselines are supervised single-observable references on the same test jets: jet mass
 (``jet_mass``), constituent multiplicity (``jet_nconst``) and tau_32 = tau_3 / tau_2. Each is
@@ -50,6 +52,9 @@ ROW_KEYS = ("experiment", "variant", "kind", "trained_on", "background", "signal
 #: split codes (hepdl.io.splits)
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 BASELINES = {"mass": "jet_mass", "nconst": "jet_nconst", "tau32": "tau32"}
+#: per baseline: histogram binning (see :func:`_histogram`) and axis label with units
+BASELINE_AXES = {"mass": ("linear", "jet mass [GeV]"), "nconst": ("integer", "number of constituents"),
+                 "tau32": ("unit", r"$\tau_{32} = \tau_3 / \tau_2$")}
 
 
 def read_scores(path: str | Path, need: tuple[str, ...], split: str = "test") -> dict[str, Any]:
@@ -111,18 +116,39 @@ def _row_base(experiment_name: str, experiment: dict[str, Any], variant: str, ki
             "background": experiment["background"], "signal": experiment["signal"]}
 
 
-def _histogram(bg: np.ndarray, sig: np.ndarray, bins: int = 50) -> dict[str, Any]:
-    """Common-binning histograms of two score samples (log10 bins when all scores are positive)."""
+def _histogram(bg: np.ndarray, sig: np.ndarray, bins: int = 50, binning: str = "auto",
+               xlabel: str = "anomaly score") -> dict[str, Any]:
+    """Common-binning histograms of two samples, for the score-distribution plots.
+
+    ``binning``: ``auto`` (log10 bins when every value is positive: anomaly scores), ``linear``,
+    ``integer`` (unit-width bins centred on integers, merged to at most ``bins``: counts) or
+    ``unit`` (linear over [0, 1]: tau_32). The range is the 0.1-99.9% quantiles (``unit``: [0, 1];
+    ``linear`` starts at 0 for non-negative values such as the jet mass); values beyond it are put
+    in the first or last bin. ``xlabel`` (with units) travels with the histogram.
+    """
     both = np.concatenate([bg, sig]).astype(np.float64)
-    log_x = bool(np.all(both > 0))
+    log_x = binning == "auto" and bool(np.all(both > 0))
     values = np.log10(both) if log_x else both
     low, high = np.quantile(values, [0.001, 0.999])
-    if not high > low:
-        low, high = values.min() - 0.5, values.max() + 0.5
-    edges = np.linspace(low, high, bins + 1)
+    if binning == "unit":
+        low, high = 0.0, 1.0
+    elif binning == "linear" and values.min() >= 0:
+        low = 0.0
+    if binning == "integer":
+        low, high = np.floor(values.min()), np.ceil(values.max())
+        step = max(1.0, np.ceil((high - low + 1) / bins))
+        edges = np.arange(low - 0.5, high + step, step)
+    elif binning == "linear" and low == 0.0 and high > 0:
+        from hepdl.evaluation.sculpting import round_edges
+
+        edges = round_edges(high, bins)  # bins of a round width: "jets / 5 GeV"
+    else:
+        if not high > low:
+            low, high = values.min() - 0.5, values.max() + 0.5
+        edges = np.linspace(low, high, bins + 1)
     n_bg = len(bg)
     clipped = np.clip(values, edges[0], edges[-1])
-    return {"edges": (10.0**edges if log_x else edges).tolist(), "log_x": log_x,
+    return {"edges": (10.0**edges if log_x else edges).tolist(), "log_x": log_x, "xlabel": xlabel,
             "background": np.histogram(clipped[:n_bg], edges)[0].tolist(),
             "signal": np.histogram(clipped[n_bg:], edges)[0].tolist()}
 
@@ -164,7 +190,8 @@ def evaluate_variant(config: dict[str, Any], experiment_name: str, transform: st
     correction is none (see module docstring)."""
     from hepdl.config import correction_options, derive_seed, variant_name
     from hepdl.evaluation.corrections import apply_correction, fit_correction
-    from hepdl.evaluation.metrics import mass_correlation, mass_sculpting, roc_points, tagger_metrics
+    from hepdl.evaluation.metrics import tagger_evaluation
+    from hepdl.evaluation.sculpting import SUMMARY_EPS_S, mass_correlation, mass_sculpting, sculpting_row
 
     experiment = _experiment(config, experiment_name)
     for key, value in (("transforms", transform), ("corrections", correction)):
@@ -195,17 +222,17 @@ def evaluate_variant(config: dict[str, Any], experiment_name: str, transform: st
     row = _row_base(experiment_name, experiment, variant, "model")
     row.update(transform=transform, correction=correction, model=config["model"]["name"])
     row.update(_training_record(background, signal))
-    row.update(tagger_metrics(bg_score, sig_score, evaluation["eps_s"], evaluation["bootstrap"], seed))
-    sculpting = mass_sculpting(bg_score, bg_mass, evaluation["mass_cut_background_efficiency"])
-    sculpting["signal_efficiency"] = float(np.mean(sig_score > sculpting["cut"]))
+    tagger, curve = tagger_evaluation(bg_score, sig_score, _working_points(evaluation), evaluation["bootstrap"], seed)
+    row.update(tagger)
+    sculpting = mass_sculpting(bg_score, bg_mass, sig_score, sig_mass, evaluation["mass_cut_background_efficiencies"],
+                               [SUMMARY_EPS_S], seed=seed)
     row.update(mass_correlation(bg_score, bg_mass, seed=seed))
-    row["mass_sculpting_jsd"] = sculpting["jsd"]
-    row["signal_efficiency_at_mass_cut"] = sculpting["signal_efficiency"]
+    row.update(sculpting_row(sculpting))
     images = {}
     for role, scores in (("background", background), ("signal", signal)):
         for key, array in scores["images"].items():
             images[f"{role}_{key}"] = array.tolist()
-    return {"rows": [row], "curves": {variant: roc_points(bg_score, sig_score)},
+    return {"rows": [row], "curves": {variant: curve},
             "mass_sculpting": {variant: sculpting},
             "score_histograms": {variant: _histogram(bg_score, sig_score)},
             "score_vs_mass": {variant: _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, sculpting["edges"])},
@@ -216,11 +243,14 @@ def evaluate_baselines(config: dict[str, Any], experiment_name: str, background:
                        signal: dict[str, Any]) -> dict[str, Any]:
     """Rows ``baseline_<name>`` for the configured baselines (label-oriented, see module docstring)."""
     from hepdl.config import derive_seed
-    from hepdl.evaluation.metrics import roc_points, tagger_metrics
+    from hepdl.evaluation.metrics import tagger_evaluation
+    from hepdl.evaluation.sculpting import SUMMARY_EPS_S, mass_sculpting, sculpting_row
 
     experiment = _experiment(config, experiment_name)
     evaluation = config["evaluation"]
-    result: dict[str, Any] = {"rows": [], "curves": {}, "score_histograms": {}}
+    result: dict[str, Any] = {"rows": [], "curves": {}, "score_histograms": {}, "mass_sculpting": {}}
+    bg_mass = background["columns"]["jet_mass"].astype(np.float64)
+    sig_mass = signal["columns"]["jet_mass"].astype(np.float64)
     for name in evaluation["baselines"]:
         column = BASELINES[name]
         for scores in (background, signal):
@@ -238,11 +268,25 @@ def evaluate_baselines(config: dict[str, Any], experiment_name: str, background:
         row = _row_base(experiment_name, experiment, variant, "baseline")
         row["observable"] = column
         row["orientation"] = "signal_above" if sign > 0 else "signal_below"
-        row.update(tagger_metrics(sign * bg, sign * sig, evaluation["eps_s"], evaluation["bootstrap"], seed))
+        tagger, curve = tagger_evaluation(sign * bg, sign * sig, _working_points(evaluation), evaluation["bootstrap"],
+                                          seed)
+        row.update(tagger)
+        sculpting = mass_sculpting(sign * bg, bg_mass, sign * sig, sig_mass,
+                                   evaluation["mass_cut_background_efficiencies"], [SUMMARY_EPS_S], seed=seed)
+        row.update(sculpting_row(sculpting))
         result["rows"].append(row)
-        result["curves"][variant] = roc_points(sign * bg, sign * sig)
-        result["score_histograms"][variant] = _histogram(bg, sig)
+        result["curves"][variant] = curve
+        result["mass_sculpting"][variant] = sculpting
+        binning, xlabel = BASELINE_AXES[name]
+        result["score_histograms"][variant] = _histogram(bg, sig, binning=binning, xlabel=xlabel)
     return result
+
+
+def _working_points(evaluation: dict[str, Any]) -> list[float]:
+    """The eps_S of the rejections: ``evaluation.eps_s`` and the decorrelation summary's 0.5."""
+    from hepdl.evaluation.sculpting import SUMMARY_EPS_S
+
+    return list(dict.fromkeys([*evaluation["eps_s"], SUMMARY_EPS_S]))
 
 
 def _json_safe(value: Any) -> Any:

@@ -152,6 +152,24 @@ def evaluate_inputs(wildcards):
     return scores_of(wildcards.experiment, wildcards.transform, roles)
 
 
+def report_plot_labels(wildcards):
+    """Labels of a plot of hepdl's report in `snakemake --report`: experiment, variant, plot
+    (from its path results/report/plots/<experiment>/<variant>/<plot>.png)."""
+    from hepdl.report import ALL_EXPERIMENTS, ALL_VARIANTS, PLOT_TITLES
+
+    return {
+        "experiment": "all" if wildcards.experiment == ALL_EXPERIMENTS else wildcards.experiment,
+        "variant": "all" if wildcards.variant == ALL_VARIANTS else wildcards.variant,
+        "plot": PLOT_TITLES.get(wildcards.plot, wildcards.plot),
+    }
+
+
+def report_plot_subcategory(wildcards):
+    from hepdl.report import ALL_EXPERIMENTS
+
+    return "all experiments" if wildcards.experiment == ALL_EXPERIMENTS else wildcards.experiment
+
+
 def all_metrics():
     rows = [f"results/metrics/{v['experiment']}/{v['transform']}/{v['correction']}.json" for v in VARIANTS]
     rows += [f"results/metrics/{name}/baselines.json" for name in config["experiments"]]

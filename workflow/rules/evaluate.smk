@@ -52,7 +52,12 @@ rule collect_metrics:
     input:
         all_metrics(),
     output:
-        report("results/metrics.json", category="Metrics", caption="../report/metrics.rst"),
+        report(
+            "results/metrics.json",
+            category="Metrics",
+            caption="../report/metrics.rst",
+            labels={"experiment": "all", "variant": "all", "plot": "metrics (JSON)"},
+        ),
     log:
         "results/logs/evaluate/collect.log",
     params:
