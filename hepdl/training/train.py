@@ -330,7 +330,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
             state["phase"] += 1
             if state["phase"] < len(phases):  # the next phase starts from the weights this one kept
                 model.load_state_dict(best_weights)
-                state.update(phase_epochs=0, best_val_loss=float("inf"), best_epoch=0, epochs_without_improvement=0,
+                state.update(phase_epochs=0, best_val_loss=float("inf"), epochs_without_improvement=0,
                              reference_val_loss=float("inf"))
                 optimizer, scheduler = _start_phase(model, phases, state, tcfg)
         save_checkpoint(ckpt, "training_state",
@@ -342,7 +342,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
                          "scheduler": scheduler.state_dict() if scheduler is not None else None})
         if history_path is not None:
             _write_history(history_path, state["history"])
-    if state["phase"] < len(phases):  # stopped at the cap inside a phase
+    if state["phase"] < len(phases) and state["phase_epochs"] > 0:  # stopped at the cap inside a phase
         state["selected_val_loss"] = state["best_val_loss"]
     learning = learning_summary(state["lowest_val_loss"], average_image_loss)
     finished = state["phase"] >= len(phases)
