@@ -65,7 +65,7 @@ class KMeans(ReconstructionModel):
 
     def nearest(self, scaled: torch.Tensor) -> torch.Tensor:
         """Index (n,) of the nearest centroid of scaled images (n, 1, npix, npix)."""
-        return self._ranking(scaled.reshape(len(scaled), -1)).argmin(dim=1)
+        return self._ranking(scaled.flatten(1)).argmin(dim=1)
 
     def network(self, scaled: torch.Tensor) -> torch.Tensor:
         """The nearest centroid (n, 1, npix, npix) of each scaled image, scaled units."""
@@ -78,11 +78,11 @@ class KMeans(ReconstructionModel):
         images = as_4d(images)
         if self.score == "nearest":
             return super().score_and_reconstruct(images)
-        flat = images.reshape(len(images), -1)
+        flat = images.flatten(1)  # (not reshape(len(images), -1): the ONNX trace would fix n)
         order = self._ranking(flat / self.input_scale).topk(self.knc, dim=1, largest=False).indices  # (n, knc)
         near = self._flat_centroids()[order] * self.input_scale  # (n, knc, npix^2), input units
         score = (near - flat[:, None]).square().mean(dim=2).mean(dim=1)
-        return score, near[:, 0].reshape(images.shape)
+        return score, near[:, 0].reshape(-1, 1, self.npix, self.npix)
 
     # ------------------------------------------------------------------ fit
 
