@@ -331,3 +331,14 @@ def test_kmeans_refuses_impossible_options():
         fitted_kmeans(unit_sum_images(5, 16), n_clusters=6)
     with pytest.raises(ConfigError, match="model.options.score"):
         load_config(None, overrides={"model": {"name": "kmeans", "options": {"score": "mind"}}})
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_schema_defaults_are_the_constructor_defaults(name):
+    """A model built in Python with no options is the model a config with no options selects."""
+    import inspect
+
+    parameters = inspect.signature(model_class(name)).parameters
+    for key, value in validate_model_config({"name": name})["options"].items():
+        default = parameters[key].default
+        assert (list(default) if isinstance(default, tuple) else default) == value, key

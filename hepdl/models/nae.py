@@ -50,11 +50,11 @@ class NormalizedAE(ConvAE):
                  kernel_size: int = 4, dense: list[int] = (400, 100), latent_dim: int = 32,
                  output_activation: str = "linear", upsampling: str = "nearest", spherical_latent: bool = True,
                  pretrain_epochs: int = 20, nae_epochs: int = 5, nae_learning_rate: float = 1e-5,
-                 negative_samples: int = 128, gamma: float = 1.0, temperature: float = 1.0,
-                 weight_penalty: float = 0.0, latent_steps: int = 30, latent_step_size: float = 50.0,
+                 negative_samples: int = 128, gamma: float = 0.1, temperature: float = 1.0,
+                 weight_penalty: float = 0.0, latent_steps: int = 30, latent_step_size: float = 10.0,
                  latent_noise: float = 0.01, latent_grad_clip: float = 0.01, image_steps: int = 30,
                  image_step_size: float = 50.0, image_noise: float = 0.01, image_noise_anneal: bool = True,
-                 image_grad_clip: float = 0.01, buffer_size: int = 10000, replay_fraction: float = 0.95,
+                 image_grad_clip: float = 1.0, buffer_size: int = 10000, replay_fraction: float = 0.95,
                  input_scaling: str = "rms"):
         super().__init__(npix, conv_layers, kernel_size, dense, latent_dim, output_activation, upsampling,
                          input_scaling)
