@@ -23,6 +23,17 @@ buffer of the module: it is saved in the model file's ``state_dict``, applied by
 traced into the ONNX graph. Its training loss is measured in scaled units; its anomaly score in
 input units (so a score does not depend on how the images were scaled).
 
+Training schedule
+-----------------
+Models that train differently from one Adam run on :meth:`AnomalyModel.loss` override no-op hooks
+(the autoencoders override none): :meth:`AnomalyModel.training_phases` (a list of
+:class:`TrainingPhase`: name, epochs, learning rate, whether the validation loss selects the best
+epoch), :meth:`AnomalyModel.start_phase` (what :meth:`AnomalyModel.loss` computes in a phase),
+``trained_by_gradient = False`` with :meth:`AnomalyModel.fit_epoch` (a model fitted without an
+optimizer, e.g. k-means), and :meth:`AnomalyModel.training_state` /
+:meth:`AnomalyModel.load_training_state` (state outside the ``state_dict`` that a bit-exact resume
+needs, e.g. a replay buffer; kept in the training checkpoint, not in the model file).
+
 The learning ratio
 ------------------
 :meth:`AnomalyModel.reference_losses` is the loss of the trivial solution the model has to beat;

@@ -8,9 +8,17 @@ improved by ``training.min_rel_improvement`` (relative) for ``training.early_sto
 epochs, or at ``training.max_epochs`` (the cap); the best weights are restored. Every setting
 comes from ``config["training"]``.
 
-Learning is measured: the best validation loss over the loss of reconstructing every validation
-jet as the average training image (``val_loss_over_average_image``) is stored in the model file
-with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
+Training schedules: a model may train in several phases (:meth:`AnomalyModel.training_phases`; the
+``nae`` pretrains as an autoencoder, then trains with its own loss). Each phase starts from the
+weights the previous one kept, with a fresh Adam at its own learning rate and a fresh schedule; a
+phase that selects by validation loss has the plateau schedule and early stopping above and keeps
+its best epoch, any other keeps its last. A model with ``trained_by_gradient = False`` (k-means)
+has no optimizer: each epoch is its :meth:`AnomalyModel.fit_epoch`. Only these interface methods
+are called; train.py knows no concrete model.
+
+Learning is measured: the lowest validation loss of the run over the loss of reconstructing every
+validation jet as the average training image (``val_loss_over_average_image``) is stored in the
+model file with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
 
 Reproducibility: one seed (``--seed``, else ``config["seed"]``) seeds torch, numpy and Python;
 the shuffling permutation of epoch ``e`` comes from a ``torch.Generator`` seeded with
@@ -20,7 +28,9 @@ algorithms are enforced (and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set for CUDA); 
 with one seed, thread count and machine give bit-identical weights.
 
 Files: the model ``OUTPUT`` (see :func:`train`), the training state ``OUTPUT.ckpt`` written
-atomically after every epoch (``--resume`` continues from it), the history CSV (``--history``).
+atomically after every epoch (model, optimizer, schedule, phase, early-stopping state, best
+weights, RNG and the model's :meth:`AnomalyModel.training_state`; ``--resume`` continues from it),
+the history CSV (``--history``).
 """
 
 from __future__ import annotations
@@ -209,10 +219,13 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     tensors ``state_dict`` (best epoch; holds the model's buffers ``input_scale`` and
     ``mean_image``) and ``mean_image`` (npix, npix) float32 (mean transformed training image);
     metadata ``model_config``, ``npix``, ``transform``, ``transform_options``, ``seed``,
-    ``config``, ``provenance``, ``input_scale``, ``best_epoch``, ``best_val_loss``,
-    ``average_image_loss``, ``val_loss_over_average_image``, ``learned``, ``epochs_trained``,
-    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``, ``train_jets``,
-    ``validation_jets``. Returns a summary dict
+    ``config``, ``provenance``, ``input_scale``, ``best_epoch`` (the epoch whose weights the file
+    holds), ``best_val_loss`` (the lowest validation loss of the run), ``selected_val_loss`` (that
+    of the epoch in the file: the same for a one-phase model), ``average_image_loss``,
+    ``val_loss_over_average_image``, ``learned``, ``epochs_trained``, ``stop_reason``
+    (``early_stopping``: the last phase converged; ``completed``: the last phase ran its fixed
+    number of epochs; ``max_epochs``: stopped at the cap), ``history`` (one row per epoch, with
+    its ``phase``), ``train_jets``, ``validation_jets``. Returns a summary dict
     (same keys as the metadata, minus config and provenance, plus ``model``, ``checkpoint``,
     ``stopped_early``).
     """
