@@ -315,3 +315,27 @@ def test_kmeans_fits_without_an_optimizer(images_file, tmp_path):
     summary = train(images_file, tmp_path / "one.pt", one)
     assert summary["learned"] is False
     assert summary["val_loss_over_average_image"] == pytest.approx(1.0, rel=1e-4)
+
+
+def test_a_checkpoint_from_before_training_phases_resumes(images_file, tmp_path):
+    """Training states written before models had training phases (no ``phase`` key) resume as
+    one-phase runs: a converged one stays converged, an unfinished one continues."""
+    from hepdl.core.checkpoint import save_checkpoint
+
+    config = tiny_config(max_epochs=3)
+    full = train(images_file, tmp_path / "full.pt", config)
+    train(images_file, tmp_path / "part.pt", config, epochs=2)
+    ckpt = checkpoint_path(tmp_path / "part.pt")
+    tensors, meta = load_checkpoint(ckpt, kind="training_state")
+    old_keys = ("epoch", "best_val_loss", "best_epoch", "epochs_without_improvement", "reference_val_loss",
+                "stopped_early", "history")
+    meta["state"] = {k: meta["state"][k] for k in old_keys}
+    save_checkpoint(ckpt, "training_state", tensors, meta)
+    resumed = train(images_file, tmp_path / "part.pt", config, resume=True)
+    assert resumed["epochs_trained"] == 3 and resumed["best_val_loss"] == full["best_val_loss"]
+    a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "part.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    meta["state"]["stopped_early"] = True
+    save_checkpoint(ckpt, "training_state", tensors, meta)
+    again = train(images_file, tmp_path / "part.pt", config, resume=True)
+    assert again["epochs_trained"] == 2 and again["stop_reason"] == "early_stopping"

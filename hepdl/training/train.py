@@ -162,6 +162,18 @@ def _fingerprint(config: dict[str, Any], transform: str, seed: int, paths: list[
             "images": [str(p) for p in paths]}
 
 
+def _upgrade_state(saved: dict[str, Any]) -> dict[str, Any]:
+    """The training state of a checkpoint written before training phases existed (one phase, no
+    ``phase`` key), in today's form."""
+    if "phase" in saved:
+        return saved
+    stopped = bool(saved.get("stopped_early"))
+    return {**saved, "phase": int(stopped), "phase_epochs": saved.get("epoch", 0),
+            "phase_end": "early_stopping" if stopped else None,
+            "lowest_val_loss": saved.get("best_val_loss", float("inf")),
+            "selected_val_loss": saved.get("best_val_loss", float("inf"))}
+
+
 def _cpu_tensors(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in tensors.items()}
 
@@ -268,7 +280,7 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
             raise CheckpointError(f"{ckpt} belongs to another run (config, transform, seed or images "
                                   f"differ); delete it or train without --resume")
         model.load_state_dict(tensors["model"])
-        state.update(meta["state"])
+        state.update(_upgrade_state(meta["state"]))
         resumed = tensors, meta
     elif resume:
         log.info("no checkpoint %s: starting from scratch", ckpt)
