@@ -109,3 +109,32 @@ def test_model_file_without_metadata_is_refused(tmp_path):
                     {"model_config": {"name": "conv_ae"}, "npix": 40, "transform": "plain", "transform_options": {}})
     with pytest.raises(CheckpointError, match="mismatch.pt: the weights do not fit the model"):
         load_model(tmp_path / "mismatch.pt")
+
+
+@pytest.mark.parametrize("model_config", [
+    {"name": "nae", "options": {"conv_layers": [4, "pool", 4], "dense": [16], "latent_dim": 4, "pretrain_epochs": 1,
+                                "nae_epochs": 1, "negative_samples": 4, "latent_steps": 2, "image_steps": 2}},
+    {"name": "kmeans", "options": {"n_clusters": 4, "score": "knc", "knc": 2}},
+], ids=["nae", "kmeans"])
+def test_cli_scores_every_model(tmp_path, model_config):
+    """`hepdl score` writes the model's own anomaly score and its reconstructions (for kmeans the
+    nearest centroid) through the model interface."""
+    from hepdl.cli import main
+    from hepdl.config import load_config
+
+    background = write_images_file(tmp_path / "qcd.h5", n=120, seed=1)
+    signal = write_images_file(tmp_path / "top.h5", n=80, seed=2, label=1)
+    config = load_config(None, overrides={**tiny_config(max_epochs=2), "model": model_config})
+    train(background, tmp_path / "m.pt", config)
+    assert main(["score", "--model", str(tmp_path / "m.pt"), "--images", str(signal),
+                 "--output", str(tmp_path / "s.h5")]) == 0
+    with h5py.File(signal) as h5:
+        images = h5["images"][:][h5["jets/split"][:] == 2]
+    net, _, _ = load_model(tmp_path / "m.pt")
+    with torch.no_grad():
+        expected, reconstruction = net.score_and_reconstruct(torch.from_numpy(images))
+    with h5py.File(tmp_path / "s.h5") as h5:
+        np.testing.assert_allclose(h5["jets/model_score"][:], expected.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(h5["mean_reconstruction"][:], reconstruction.mean(dim=0)[0].numpy(), rtol=1e-4,
+                                   atol=1e-9)
+        assert json.loads(h5.attrs["training"])["learned"] in (True, False)

@@ -227,3 +227,115 @@ def test_nan_or_negative_pixels_are_refused_naming_the_jet(tmp_path):
     with pytest.raises(InputFileError, match=f"source_file bad.root, source_entry {row}"):
         train(path, tmp_path / "m.pt", tiny_config(max_epochs=1))
     assert not (tmp_path / "m.pt").exists()
+
+
+# --------------------------------------------------------------------------------- other models
+
+#: tiny configurations of the models with their own training schedule: the nae switches from its
+#: reconstruction phase to its NAE phase after epoch 2; kmeans is fitted without gradients
+SCHEDULED_MODELS = {
+    "nae": {"name": "nae", "options": {"conv_layers": [4, "pool", 4], "dense": [32], "latent_dim": 8,
+                                       "pretrain_epochs": 2, "nae_epochs": 2, "nae_learning_rate": 1e-3,
+                                       "negative_samples": 8, "latent_steps": 3, "image_steps": 3,
+                                       "buffer_size": 20}},
+    "kmeans": {"name": "kmeans", "options": {"n_clusters": 8}},
+}
+
+
+def scheduled_config(name: str, **training) -> dict:
+    return load_config(None, overrides={**tiny_config(**training), "model": SCHEDULED_MODELS[name]})
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED_MODELS))
+def test_same_seed_gives_identical_weights_for_every_model(images_file, tmp_path, name):
+    config = scheduled_config(name, max_epochs=4)
+    train(images_file, tmp_path / "a.pt", config)
+    train(images_file, tmp_path / "b.pt", config)
+    a, b = weights(tmp_path / "a.pt"), weights(tmp_path / "b.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    train(images_file, tmp_path / "c.pt", config, seed=8)
+    c = weights(tmp_path / "c.pt")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("crash_after", [2, 3])
+@pytest.mark.parametrize("name", sorted(SCHEDULED_MODELS))
+def test_every_model_resumes_bit_identical(images_file, tmp_path, name, crash_after):
+    """Crashes at the nae's phase switch (2) and inside its NAE phase with a filled replay buffer
+    (3); kmeans after Lloyd iterations (its k-means++ epoch is the first)."""
+    config = scheduled_config(name, max_epochs=4)
+    full = train(images_file, tmp_path / "full.pt", config)
+    train(images_file, tmp_path / "part.pt", config, epochs=crash_after)
+    resumed = train(images_file, tmp_path / "part.pt", config, resume=True)
+    a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "part.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["val_loss"] for r in resumed["history"]] == [r["val_loss"] for r in full["history"]]
+    assert [r["train_loss"] for r in resumed["history"]] == [r["train_loss"] for r in full["history"]]
+    assert (resumed["best_epoch"], resumed["stop_reason"]) == (full["best_epoch"], full["stop_reason"])
+
+
+def test_nae_trains_in_two_phases(images_file, tmp_path):
+    """Reconstruction phase at training.learning_rate, then the NAE phase at its own rate, which
+    keeps its last epoch; the learning ratio is the lowest validation loss of the run over the
+    average-image loss."""
+    history_path = tmp_path / "h.csv"
+    summary = train(images_file, tmp_path / "m.pt", scheduled_config("nae", max_epochs=10), history_path=history_path)
+    history = summary["history"]
+    assert [r["phase"] for r in history] == ["reconstruction"] * 2 + ["nae"] * 2
+    assert [r["learning_rate"] for r in history] == [1e-2, 1e-2, 1e-3, 1e-3]
+    assert summary["stop_reason"] == "completed" and summary["epochs_trained"] == 4 and summary["best_epoch"] == 4
+    assert summary["selected_val_loss"] == history[-1]["val_loss"]
+    lowest = min(r["val_loss"] for r in history)
+    assert summary["best_val_loss"] == lowest
+    assert summary["val_loss_over_average_image"] == pytest.approx(lowest / summary["average_image_loss"])
+    with history_path.open() as handle:
+        assert [row["phase"] for row in csv.DictReader(handle)] == [r["phase"] for r in history]
+    _, meta = load_checkpoint(tmp_path / "m.pt", kind="model")
+    assert "replay_buffer" not in json.dumps(meta) and meta["selected_val_loss"] == history[-1]["val_loss"]
+
+
+def test_nae_capped_before_its_nae_phase_keeps_the_pretrained_autoencoder(images_file, tmp_path):
+    summary = train(images_file, tmp_path / "m.pt", scheduled_config("nae", max_epochs=2))
+    assert summary["stop_reason"] == "max_epochs" and summary["epochs_trained"] == 2
+    assert [r["phase"] for r in summary["history"]] == ["reconstruction"] * 2
+    best = min(summary["history"], key=lambda r: r["val_loss"])
+    assert summary["best_epoch"] == best["epoch"] and summary["selected_val_loss"] == best["val_loss"]
+
+
+def test_kmeans_fits_without_an_optimizer(images_file, tmp_path):
+    """Lloyd iterations until early stopping; learnt (k-means inertia well below the single-cluster
+    inertia); k = 1 is the average image, flagged as not learnt."""
+    summary = train(images_file, tmp_path / "m.pt", scheduled_config("kmeans", max_epochs=30,
+                                                                     early_stopping_patience=2))
+    assert summary["stop_reason"] == "early_stopping" and summary["epochs_trained"] < 30
+    assert summary["learned"] is True and summary["val_loss_over_average_image"] < 0.8
+    assert all(r["learning_rate"] == 0.0 for r in summary["history"])
+    one = load_config(None, overrides={**tiny_config(max_epochs=3), "model": {"name": "kmeans",
+                                                                             "options": {"n_clusters": 1}}})
+    summary = train(images_file, tmp_path / "one.pt", one)
+    assert summary["learned"] is False
+    assert summary["val_loss_over_average_image"] == pytest.approx(1.0, rel=1e-4)
+
+
+def test_a_checkpoint_from_before_training_phases_resumes(images_file, tmp_path):
+    """Training states written before models had training phases (no ``phase`` key) resume as
+    one-phase runs: a converged one stays converged, an unfinished one continues."""
+    from hepdl.core.checkpoint import save_checkpoint
+
+    config = tiny_config(max_epochs=3)
+    full = train(images_file, tmp_path / "full.pt", config)
+    train(images_file, tmp_path / "part.pt", config, epochs=2)
+    ckpt = checkpoint_path(tmp_path / "part.pt")
+    tensors, meta = load_checkpoint(ckpt, kind="training_state")
+    old_keys = ("epoch", "best_val_loss", "best_epoch", "epochs_without_improvement", "reference_val_loss",
+                "stopped_early", "history")
+    meta["state"] = {k: meta["state"][k] for k in old_keys}
+    save_checkpoint(ckpt, "training_state", tensors, meta)
+    resumed = train(images_file, tmp_path / "part.pt", config, resume=True)
+    assert resumed["epochs_trained"] == 3 and resumed["best_val_loss"] == full["best_val_loss"]
+    a, b = weights(tmp_path / "full.pt"), weights(tmp_path / "part.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    meta["state"]["stopped_early"] = True
+    save_checkpoint(ckpt, "training_state", tensors, meta)
+    again = train(images_file, tmp_path / "part.pt", config, resume=True)
+    assert again["epochs_trained"] == 2 and again["stop_reason"] == "early_stopping"

@@ -23,6 +23,17 @@ buffer of the module: it is saved in the model file's ``state_dict``, applied by
 traced into the ONNX graph. Its training loss is measured in scaled units; its anomaly score in
 input units (so a score does not depend on how the images were scaled).
 
+Training schedule
+-----------------
+Models that train differently from one Adam run on :meth:`AnomalyModel.loss` override no-op hooks
+(the autoencoders override none): :meth:`AnomalyModel.training_phases` (a list of
+:class:`TrainingPhase`: name, epochs, learning rate, whether the validation loss selects the best
+epoch), :meth:`AnomalyModel.start_phase` (what :meth:`AnomalyModel.loss` computes in a phase),
+``trained_by_gradient = False`` with :meth:`AnomalyModel.fit_epoch` (a model fitted without an
+optimizer, e.g. k-means), and :meth:`AnomalyModel.training_state` /
+:meth:`AnomalyModel.load_training_state` (state outside the ``state_dict`` that a bit-exact resume
+needs, e.g. a replay buffer; kept in the training checkpoint, not in the model file).
+
 The learning ratio
 ------------------
 :meth:`AnomalyModel.reference_losses` is the loss of the trivial solution the model has to beat;
@@ -34,6 +45,7 @@ than the average jet and its AUC is not an autoencoder result.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -44,6 +56,27 @@ from torch import nn
 LEARNED_MAX_RATIO = 0.9
 #: input scalings a model may use (``model.input_scaling``)
 INPUT_SCALINGS = ("rms", "none")
+
+
+@dataclass(frozen=True)
+class TrainingPhase:
+    """One phase of a model's training schedule (:meth:`AnomalyModel.training_phases`).
+
+    ``name``: what the phase is called (the history's ``phase`` column, the model's
+    :meth:`AnomalyModel.start_phase` argument). ``epochs``: the phase ends after this many epochs
+    (None: only by early stopping or at ``training.max_epochs``). ``learning_rate``: Adam's
+    initial rate in this phase (None: ``training.learning_rate``). ``selects_best``: the
+    validation loss drives the learning-rate plateau schedule and early stopping, and the phase
+    keeps its best epoch's weights; False: a fixed learning rate, no early stopping, the phase
+    keeps its last epoch's weights (for a loss that is not the validation loss, e.g. the NAE's).
+
+    Each phase starts with a fresh optimizer and schedule, from the weights the previous phase kept.
+    """
+
+    name: str = "train"
+    epochs: int | None = None
+    learning_rate: float | None = None
+    selects_best: bool = True
 
 
 def as_4d(images: torch.Tensor) -> torch.Tensor:
@@ -70,6 +103,9 @@ class AnomalyModel(nn.Module):
     name: ClassVar[str] = ""
     #: whether :meth:`reconstruct` returns images (scoring then stores average reconstructions)
     reconstructs: ClassVar[bool] = False
+    #: True: the training loop minimises :meth:`loss` with Adam; False: a model fitted without
+    #: gradients (k-means), whose epochs are :meth:`fit_epoch` (no optimizer, no learning rate)
+    trained_by_gradient: ClassVar[bool] = True
 
     def __init__(self, npix: int, input_scaling: str = "rms"):
         super().__init__()
@@ -136,6 +172,33 @@ class AnomalyModel(nn.Module):
         """(:meth:`anomaly_score`, :meth:`reconstruct`) of one batch; models override it to share
         one forward pass."""
         return self.anomaly_score(images), self.reconstruct(images)
+
+    # ------------------------------------------------------------------ training schedule (optional)
+    # No-op defaults: a model that trains in one phase by gradient descent on loss() overrides none.
+
+    def training_phases(self) -> list[TrainingPhase]:
+        """The model's training schedule, run in order by the training loop (default: one open-ended
+        phase, early stopping on the validation loss)."""
+        return [TrainingPhase()]
+
+    def start_phase(self, phase: str) -> None:
+        """Called by the training loop before the first epoch of phase ``phase`` (and again when a
+        run resumes inside it): switch what :meth:`loss` computes. Default: nothing."""
+
+    def fit_epoch(self, images: torch.Tensor, batch_size: int) -> float:
+        """One training epoch of a model with ``trained_by_gradient = False`` on the training images
+        (n, 1, npix, npix), input units, in batches of ``batch_size``; returns the epoch's mean
+        training loss (units of :meth:`jet_losses`). Must be deterministic given torch's global
+        random state."""
+        raise NotImplementedError(f"model {self.name!r} is trained by gradient descent, not by fit_epoch")
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """Tensors the model needs, besides its ``state_dict``, to resume training bit-exactly (a
+        replay buffer); saved in the training checkpoint only, never in the model file. Default: {}."""
+        return {}
+
+    def load_training_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`training_state` returned. Default: nothing."""
 
 
 class ReconstructionModel(AnomalyModel):

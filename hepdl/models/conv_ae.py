@@ -79,12 +79,20 @@ class ConvAE(ReconstructionModel):
         decoder.append(make_output_activation(output_activation))
         self.decoder = nn.Sequential(*decoder)
 
-    def network(self, scaled: torch.Tensor) -> torch.Tensor:
+    def encode(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Scaled images (n, 1, npix, npix) -> latent points (n, latent_dim)."""
         pad = self.padded - self.npix
         if pad:
             scaled = nn.functional.pad(scaled, (0, pad, 0, pad))
-        out = self.decoder(self.encoder(scaled))
-        return out[..., :self.npix, :self.npix] if pad else out
+        return self.encoder(scaled)
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent points (n, latent_dim) -> scaled reconstructions (n, 1, npix, npix)."""
+        out = self.decoder(latent)
+        return out[..., :self.npix, :self.npix] if self.padded != self.npix else out
+
+    def network(self, scaled: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(scaled))
 
 
 MODEL = ConvAE

@@ -8,9 +8,17 @@ improved by ``training.min_rel_improvement`` (relative) for ``training.early_sto
 epochs, or at ``training.max_epochs`` (the cap); the best weights are restored. Every setting
 comes from ``config["training"]``.
 
-Learning is measured: the best validation loss over the loss of reconstructing every validation
-jet as the average training image (``val_loss_over_average_image``) is stored in the model file
-with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
+Training schedules: a model may train in several phases (:meth:`AnomalyModel.training_phases`; the
+``nae`` pretrains as an autoencoder, then trains with its own loss). Each phase starts from the
+weights the previous one kept, with a fresh Adam at its own learning rate and a fresh schedule; a
+phase that selects by validation loss has the plateau schedule and early stopping above and keeps
+its best epoch, any other keeps its last. A model with ``trained_by_gradient = False`` (k-means)
+has no optimizer: each epoch is its :meth:`AnomalyModel.fit_epoch`. Only these interface methods
+are called; train.py knows no concrete model.
+
+Learning is measured: the lowest validation loss of the run over the loss of reconstructing every
+validation jet as the average training image (``val_loss_over_average_image``) is stored in the
+model file with ``learned`` (ratio <= 0.9), and travels to the scores and metrics.
 
 Reproducibility: one seed (``--seed``, else ``config["seed"]``) seeds torch, numpy and Python;
 the shuffling permutation of epoch ``e`` comes from a ``torch.Generator`` seeded with
@@ -20,7 +28,9 @@ algorithms are enforced (and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set for CUDA); 
 with one seed, thread count and machine give bit-identical weights.
 
 Files: the model ``OUTPUT`` (see :func:`train`), the training state ``OUTPUT.ckpt`` written
-atomically after every epoch (``--resume`` continues from it), the history CSV (``--history``).
+atomically after every epoch (model, optimizer, schedule, phase, early-stopping state, best
+weights, RNG and the model's :meth:`AnomalyModel.training_state`; ``--resume`` continues from it),
+the history CSV (``--history``).
 """
 
 from __future__ import annotations
@@ -46,13 +56,13 @@ from hepdl.core.provenance import provenance
 from hepdl.images.store import check_pixels, read_images
 from hepdl.images.transforms import transform_images
 from hepdl.models import build_model
-from hepdl.models.base import AnomalyModel, learning_summary
+from hepdl.models.base import AnomalyModel, TrainingPhase, learning_summary
 from hepdl.models.runtime import configure_threads, per_jet, prepare_model, select_device
 
 log = logging.getLogger("hepdl.training.train")
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "average_image_loss", "learning_rate", "seconds",
-                   "images_per_s")
+                   "images_per_s", "phase")
 
 
 def make_optimizer(model: AnomalyModel, learning_rate: float) -> torch.optim.Optimizer:
@@ -152,6 +162,45 @@ def _fingerprint(config: dict[str, Any], transform: str, seed: int, paths: list[
             "images": [str(p) for p in paths]}
 
 
+def _upgrade_state(saved: dict[str, Any]) -> dict[str, Any]:
+    """The training state of a checkpoint written before training phases existed (one phase, no
+    ``phase`` key), in today's form."""
+    if "phase" in saved:
+        return saved
+    stopped = bool(saved.get("stopped_early"))
+    return {**saved, "phase": int(stopped), "phase_epochs": saved.get("epoch", 0),
+            "phase_end": "early_stopping" if stopped else None,
+            "lowest_val_loss": saved.get("best_val_loss", float("inf")),
+            "selected_val_loss": saved.get("best_val_loss", float("inf"))}
+
+
+def _cpu_tensors(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in tensors.items()}
+
+
+def _start_phase(model: AnomalyModel, phases: list[TrainingPhase], state: dict[str, Any], tcfg: dict[str, Any]
+                 ) -> tuple[torch.optim.Optimizer | None, Any]:
+    """Enter phase ``state["phase"]`` (if any is left): tell the model, and build a fresh Adam (at the
+    phase's learning rate, else ``training.learning_rate``) and plateau schedule. (None, None) for
+    a model not trained by gradient descent."""
+    if state["phase"] >= len(phases):
+        return None, None
+    phase = phases[state["phase"]]
+    model.start_phase(phase.name)
+    if not model.trained_by_gradient:
+        return None, None
+    learning_rate = float(tcfg["learning_rate"] if phase.learning_rate is None else phase.learning_rate)
+    optimizer = make_optimizer(model, learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]),
+        threshold=float(tcfg["min_rel_improvement"]), threshold_mode="rel")
+    if len(phases) > 1:
+        log.info("training phase %r from epoch %d (learning rate %.2g, %s)", phase.name, state["epoch"] + 1,
+                 learning_rate, "early stopping on the validation loss" if phase.selects_best
+                 else f"{phase.epochs} epochs, keeps the last")
+    return optimizer, scheduler
+
+
 def checkpoint_path(output: str | os.PathLike) -> Path:
     """The training-state file of a model ``output``: ``<output>.ckpt``."""
     return Path(f"{output}.ckpt")
@@ -161,7 +210,7 @@ def _write_history(path: str | os.PathLike, history: list[dict[str, Any]]) -> No
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: row[k] for k in HISTORY_COLUMNS} for row in history)
+    writer.writerows({k: row.get(k, "") for k in HISTORY_COLUMNS} for row in history)
     write_text_atomic(path, buffer.getvalue())
 
 
@@ -182,10 +231,13 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     tensors ``state_dict`` (best epoch; holds the model's buffers ``input_scale`` and
     ``mean_image``) and ``mean_image`` (npix, npix) float32 (mean transformed training image);
     metadata ``model_config``, ``npix``, ``transform``, ``transform_options``, ``seed``,
-    ``config``, ``provenance``, ``input_scale``, ``best_epoch``, ``best_val_loss``,
-    ``average_image_loss``, ``val_loss_over_average_image``, ``learned``, ``epochs_trained``,
-    ``stop_reason`` (``early_stopping`` or ``max_epochs``), ``history``, ``train_jets``,
-    ``validation_jets``. Returns a summary dict
+    ``config``, ``provenance``, ``input_scale``, ``best_epoch`` (the epoch whose weights the file
+    holds), ``best_val_loss`` (the lowest validation loss of the run), ``selected_val_loss`` (that
+    of the epoch in the file: the same for a one-phase model), ``average_image_loss``,
+    ``val_loss_over_average_image``, ``learned``, ``epochs_trained``, ``stop_reason``
+    (``early_stopping``: the last phase converged; ``completed``: the last phase ran its fixed
+    number of epochs; ``max_epochs``: stopped at the cap), ``history`` (one row per epoch, with
+    its ``phase``), ``train_jets``, ``validation_jets``. Returns a summary dict
     (same keys as the metadata, minus config and provenance, plus ``model``, ``checkpoint``,
     ``stopped_early``).
     """
@@ -215,72 +267,115 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     input_scale = float(model.input_scale)
     mean_image = model.mean_image.detach().cpu().clone()  # (1, npix, npix), input units
     average_image_loss = float(jet_losses(model, val_images, device, reference=True).mean())
-    optimizer = make_optimizer(model, float(tcfg["learning_rate"]))
-    min_rel = float(tcfg["min_rel_improvement"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=float(tcfg["lr_plateau_factor"]), patience=int(tcfg["lr_plateau_patience"]),
-        threshold=min_rel, threshold_mode="rel")
+    phases = model.training_phases()
     fingerprint = _fingerprint(config, transform, seed, paths)
-    state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "epochs_without_improvement": 0,
-             "reference_val_loss": float("inf"), "stopped_early": False, "history": []}
-    best_weights = _state_dict_cpu(model)
+    state = {"epoch": 0, "phase": 0, "phase_epochs": 0, "best_val_loss": float("inf"), "best_epoch": 0,
+             "epochs_without_improvement": 0, "reference_val_loss": float("inf"), "stopped_early": False,
+             "lowest_val_loss": float("inf"), "selected_val_loss": float("inf"), "phase_end": None, "history": []}
     ckpt = checkpoint_path(output)
+    resumed = None
     if resume and ckpt.exists():
         tensors, meta = load_checkpoint(ckpt, kind="training_state")
         if meta.get("fingerprint") != fingerprint:
             raise CheckpointError(f"{ckpt} belongs to another run (config, transform, seed or images "
                                   f"differ); delete it or train without --resume")
         model.load_state_dict(tensors["model"])
-        optimizer.load_state_dict(tensors["optimizer"])
-        scheduler.load_state_dict(meta["scheduler"])
-        best_weights = tensors["best_weights"]
-        torch.set_rng_state(tensors["torch_rng"])
-        state = meta["state"]
-        log.info("resumed from %s after epoch %d", ckpt, state["epoch"])
+        state.update(_upgrade_state(meta["state"]))
+        resumed = tensors, meta
     elif resume:
         log.info("no checkpoint %s: starting from scratch", ckpt)
+    optimizer, scheduler = _start_phase(model, phases, state, tcfg)
+    best_weights = _state_dict_cpu(model)
+    if resumed is not None:
+        tensors, meta = resumed
+        if optimizer is not None:
+            optimizer.load_state_dict(tensors["optimizer"])
+            scheduler.load_state_dict(meta["scheduler"])
+        model.load_training_state(tensors.get("model_training_state", {}))
+        best_weights = tensors["best_weights"]
+        torch.set_rng_state(tensors["torch_rng"])
+        log.info("resumed from %s after epoch %d", ckpt, state["epoch"])
 
     # one copy on the accelerator, batches gathered there (channels-last: see prepare_model)
     train_on_device = train_images.to(device).contiguous(memory_format=torch.channels_last)
     batch_size = int(tcfg["batch_size"])
     patience = int(tcfg["early_stopping_patience"])
+    min_rel = float(tcfg["min_rel_improvement"])
     log.info("input scale %.4g (%s); average-image loss (reference) %.4g", input_scale,
              config["model"]["input_scaling"], average_image_loss)
-    while state["epoch"] < max_epochs and not state["stopped_early"]:
+    while state["epoch"] < max_epochs and state["phase"] < len(phases):
+        phase = phases[state["phase"]]
         epoch = state["epoch"] + 1
         t0 = time.perf_counter()
-        permutation = epoch_permutation(seed, epoch, n_train)
         with Progress(n_train, f"epoch {epoch}/{max_epochs}", unit="images") as progress:
-            train_loss = train_epoch(model, optimizer, train_on_device, permutation, batch_size, device, progress)
+            if model.trained_by_gradient:
+                permutation = epoch_permutation(seed, epoch, n_train)
+                train_loss = train_epoch(model, optimizer, train_on_device, permutation, batch_size, device, progress)
+            else:
+                model.train()
+                train_loss = float(model.fit_epoch(train_on_device, batch_size))
+                progress.update(n_train)
         seconds = time.perf_counter() - t0
         val_loss = float(jet_losses(model, val_images, device).mean())
-        learning_rate = float(optimizer.param_groups[0]["lr"])
-        scheduler.step(val_loss)
+        learning_rate = float(optimizer.param_groups[0]["lr"]) if optimizer is not None else 0.0
         row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                "average_image_loss": average_image_loss, "learning_rate": learning_rate,
-               "seconds": round(seconds, 3), "images_per_s": round(n_train / max(seconds, 1e-9), 1)}
+               "seconds": round(seconds, 3), "images_per_s": round(n_train / max(seconds, 1e-9), 1),
+               "phase": phase.name}
         state["history"].append(row)
-        if val_loss < state["best_val_loss"]:
+        state["lowest_val_loss"] = min(state["lowest_val_loss"], val_loss)
+        state["phase_epochs"] += 1
+        phase_end = None
+        if phase.selects_best:
+            if scheduler is not None:
+                scheduler.step(val_loss)
+            if val_loss < state["best_val_loss"]:
+                state.update(best_val_loss=val_loss, best_epoch=epoch)
+                best_weights = _state_dict_cpu(model)
+            # patience counts epochs without a *significant* improvement (relative min_rel_improvement)
+            if val_loss < state["reference_val_loss"] * (1.0 - min_rel):
+                state.update(reference_val_loss=val_loss, epochs_without_improvement=0)
+            else:
+                state["epochs_without_improvement"] += 1
+                if state["epochs_without_improvement"] >= patience:
+                    phase_end = "early_stopping"
+        else:  # the phase keeps its last epoch
             state.update(best_val_loss=val_loss, best_epoch=epoch)
             best_weights = _state_dict_cpu(model)
-        # patience counts epochs without a *significant* improvement (relative min_rel_improvement)
-        if val_loss < state["reference_val_loss"] * (1.0 - min_rel):
-            state.update(reference_val_loss=val_loss, epochs_without_improvement=0)
-        else:
-            state["epochs_without_improvement"] += 1
-            state["stopped_early"] = state["epochs_without_improvement"] >= patience
+        if phase_end is None and phase.epochs is not None and state["phase_epochs"] >= phase.epochs:
+            phase_end = "completed"
         state["epoch"] = epoch
-        log.info("epoch %d: train_loss %.4g val_loss %.4g (%.3f of the average image) lr %.2g, %.1f s, "
-                 "%.0f images/s%s", epoch, train_loss, val_loss, val_loss / average_image_loss, learning_rate,
-                 seconds, row["images_per_s"], ", early stop (converged)" if state["stopped_early"] else "")
+        log.info("epoch %d%s: train_loss %.4g val_loss %.4g (%.3f of the average image) lr %.2g, %.1f s, "
+                 "%.0f images/s%s", epoch, f" ({phase.name})" if len(phases) > 1 else "", train_loss, val_loss,
+                 val_loss / average_image_loss, learning_rate, seconds, row["images_per_s"],
+                 ", early stop (converged)" if phase_end == "early_stopping" else "")
+        if phase_end is not None:
+            state.update(phase_end=phase_end, stopped_early=phase_end == "early_stopping",
+                         selected_val_loss=state["best_val_loss"])
+            state["phase"] += 1
+            if state["phase"] < len(phases):  # the next phase starts from the weights this one kept
+                model.load_state_dict(best_weights)
+                state.update(phase_epochs=0, best_val_loss=float("inf"), epochs_without_improvement=0,
+                             reference_val_loss=float("inf"))
+                optimizer, scheduler = _start_phase(model, phases, state, tcfg)
         save_checkpoint(ckpt, "training_state",
-                        {"model": _state_dict_cpu(model), "optimizer": _state_dict_cpu(optimizer),
-                         "best_weights": best_weights, "torch_rng": torch.get_rng_state()},
-                        {"fingerprint": fingerprint, "state": state, "scheduler": scheduler.state_dict()})
+                        {"model": _state_dict_cpu(model),
+                         "optimizer": _state_dict_cpu(optimizer) if optimizer is not None else {},
+                         "best_weights": best_weights, "torch_rng": torch.get_rng_state(),
+                         "model_training_state": _cpu_tensors(model.training_state())},
+                        {"fingerprint": fingerprint, "state": state,
+                         "scheduler": scheduler.state_dict() if scheduler is not None else None})
         if history_path is not None:
             _write_history(history_path, state["history"])
-    learning = learning_summary(state["best_val_loss"], average_image_loss)
-    stop_reason = "early_stopping" if state["stopped_early"] else "max_epochs"
+    if state["phase"] < len(phases) and state["phase_epochs"] > 0:  # stopped at the cap inside a phase
+        state["selected_val_loss"] = state["best_val_loss"]
+    learning = learning_summary(state["lowest_val_loss"], average_image_loss)
+    finished = state["phase"] >= len(phases)
+    stop_reason = state["phase_end"] if finished else "max_epochs"
+    if not finished and len(phases) > 1:
+        log.warning("stopped at the cap of %d epochs in training phase %r: phase(s) %s never ran; raise "
+                    "training.max_epochs", max_epochs, phases[state["phase"]].name,
+                    ", ".join(p.name for p in phases[state["phase"] + 1:]) or "(none)")
     if not learning["learned"]:
         log.warning("NOT LEARNT: the best validation loss is %.3f of the average-image loss (learnt means <= 0.9): "
                     "the model reconstructs little more than the average jet, and its AUC is not an "
@@ -297,7 +392,8 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
     summary = {
         "model_config": config["model"], "npix": npix, "transform": transform, "transform_options": options,
         "seed": seed, "input_scale": input_scale, "best_epoch": state["best_epoch"],
-        "best_val_loss": state["best_val_loss"], "average_image_loss": average_image_loss, **learning,
+        "best_val_loss": state["lowest_val_loss"], "selected_val_loss": state["selected_val_loss"],
+        "average_image_loss": average_image_loss, **learning,
         "epochs_trained": state["epoch"], "max_epochs": max_epochs, "stop_reason": stop_reason,
         "history": state["history"], "train_jets": n_train, "validation_jets": n_val,
     }
@@ -306,6 +402,6 @@ def train(images_paths: str | os.PathLike | list[str | os.PathLike], output: str
                                          threads=threads, device=str(device))}
     save_checkpoint(output, "model", tensors, metadata)
     log.info("wrote %s (best epoch %d of %d, val_loss %.4g = %.3f of the average image, %s)", output,
-             state["best_epoch"], state["epoch"], state["best_val_loss"], learning["val_loss_over_average_image"],
+             state["best_epoch"], state["epoch"], state["lowest_val_loss"], learning["val_loss_over_average_image"],
              "learnt" if learning["learned"] else "NOT LEARNT")
     return {**summary, "model": str(output), "checkpoint": str(ckpt), "stopped_early": state["stopped_early"]}
