@@ -110,12 +110,12 @@ def test_train_failure_while_writing_the_model_leaves_no_model(tiny_run, tmp_pat
 def test_score_error_in_a_second_images_file_leaves_nothing(tiny_run, tmp_path, capsys, monkeypatch):
     """Batches of the first images file are scored and written, then the second file (other npix)
     is refused: no scores file, no temporary file."""
-    import hepdl.images.transforms as postprocess
+    import hepdl.evaluation.score as scoring
 
     other = write_images_file(tmp_path / "other.h5", n=60, npix=8)
     calls = []
-    transform = postprocess.transform_images
-    monkeypatch.setattr(postprocess, "transform_images", lambda images, options: calls.append(len(images))
+    transform = scoring.transform_images
+    monkeypatch.setattr(scoring, "transform_images", lambda images, options: calls.append(len(images))
                         or transform(images, options))
     output = tmp_path / "scores.h5"
     status = main(["score", "--model", str(tiny_run["model"]), "--images", str(tiny_run["images"]), str(other),

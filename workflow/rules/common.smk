@@ -5,6 +5,7 @@ import functools
 import json
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 import hepdl
@@ -132,8 +133,13 @@ def trainings():
 def training_threads():
     """Threads per training job: the cores Snakemake was given shared by the training jobs (two
     one-thread trainings on 2 cores train 1.3x the images/s of one two-thread training after
-    the other), at least 1, at most 8."""
-    cores = workflow.cores if isinstance(workflow.cores, int) and workflow.cores > 0 else 2
+    the other), at least 1, at most 8. Under a cluster executor (no --cores: each job is its own
+    allocation) a training asks for 2 threads; --set-threads train=N changes it."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # cluster executors define no total number of cores
+        return 2
+    cores = cores if isinstance(cores, int) and cores > 0 else 2
     return max(1, min(8, cores // max(1, len(trainings()))))
 
 
