@@ -278,3 +278,21 @@ def test_cli_generates_a_dark_shower_with_its_settings(tmp_path):
     status = cli.main(["generate", "--process", "w", "--n-jets", "3", "--seed", "5", "--r-inv", "0.5",
                        "--output", str(tmp_path / "w.root")])
     assert status == 2 and not (tmp_path / "w.root").exists()
+
+
+def test_anomalies_config_has_every_pair_in_both_directions():
+    """config/anomalies.yaml: a dataset per process, all in the same jet window, and for each
+    signal a QCD-trained experiment tagging it and a signal-trained one tagging QCD."""
+    from pathlib import Path
+
+    from hepdl.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "config" / "anomalies.yaml")
+    datasets = config["datasets"]
+    assert {d["generate"]["process"] for d in datasets.values()} == set(PROCESSES)
+    assert all(not ({"jet_pt_min", "jet_pt_max", "jet_abs_eta_max", "jet_r"} & set(d["generate"]))
+               for d in datasets.values())  # the common window of the `generation` block
+    pairs = {(e["train"], e["background"], e["signal"]) for e in config["experiments"].values()}
+    signals = [name for name in datasets if datasets[name]["generate"]["process"] != "qcd"]
+    expected = {("qcd", "qcd", s) for s in signals} | {(s, s, "qcd") for s in signals}
+    assert pairs == expected and len(config["experiments"]) == 2 * len(signals)
