@@ -12,6 +12,14 @@ of docs/generation.md.
     seed, settings)`` as it is, so it also times the code of another commit on ``PYTHONPATH``
     (e.g. the bulk path of cf3a08a: the "before" of docs/generation.md).
 
+``python benchmarks/bench_generate.py rate [--jets 200] [--process qcd top w z hbb svj]``
+    Generation rate per process, side by side in one run: one generator per process (default
+    settings, seed 1, default clustering path) makes ``--jets`` selected jets, the processes taking
+    turns in blocks of 25 events on one core so that load on a shared machine hits all alike. Per
+    process: start-up (Pythia init + first event), events per selected jet, and jets/s in wall and
+    CPU time of this process, after start-up (events, clustering, selection, truth matching and
+    the conversion to awkward; no file).
+
 ``python benchmarks/bench_generate.py paths [--events 6000] [--process qcd top]``
     The two supported clustering paths of :class:`hepdl.generation.generate.JetGenerator`, end to
     end, interleaved in blocks (rotating order) with bare ``next()``: ``fastjet`` (pythia8mc's batch
@@ -72,6 +80,7 @@ from hepdl.generation.truth import delta_r
 from hepdl.io.jets_file import write_jets
 
 BLOCK = 250
+RATE_BLOCK = 25
 
 
 class Clock:
@@ -134,6 +143,37 @@ def speed(args: argparse.Namespace) -> None:
         print(f"{process:8} {r['start_s']:7.2f} {r['bare_ev_s']:10.1f} {r['full_ev_s']:10.1f} "
               f"{r['jets_s']:8.1f} {r['events_per_jet']:7.2f} {r['ratio']:9.1%} {r['cpu_ratio']:7.1%}  "
               f"{r['clustering']}", flush=True)
+
+
+def rate(args: argparse.Namespace) -> None:
+    print(f"# {args.jets} jets per process, default settings, seed 1, one core, processes in turn "
+          f"(blocks of {RATE_BLOCK} events); start-up timed apart")
+    generators, jets, clocks, start, first = {}, {}, {}, {}, {}
+    for process in args.process:
+        t0 = time.perf_counter()
+        generators[process] = JetGenerator(process, 1, {})
+        jets[process] = list(generators[process].next_event())  # first event (first batch): start-up
+        start[process], clocks[process] = time.perf_counter() - t0, Clock()
+        first[process] = (generators[process].n_events, len(jets[process]))
+    pending = list(args.process)
+    while pending:
+        for process in list(pending):
+            generator, out = generators[process], jets[process]
+            with clocks[process]:
+                for _ in range(RATE_BLOCK):
+                    if len(out) >= args.jets:
+                        break
+                    out.extend(generator.next_event())
+                if len(out) >= args.jets:
+                    jets_to_array(out[:args.jets], generator.label)
+                    pending.remove(process)
+    print(f"{'process':8} {'start s':>7} {'events':>7} {'ev/jet':>7} {'jets/s':>7} {'(cpu)':>7}  clustering")
+    for process, generator in generators.items():
+        n_jets = len(jets[process]) - first[process][1]  # after start-up
+        clock = clocks[process]
+        print(f"{process:8} {start[process]:7.2f} {generator.n_events:7d} "
+              f"{generator.n_events / len(jets[process]):7.2f} {n_jets / clock.wall:7.1f} "
+              f"{n_jets / clock.cpu:7.1f}  {generator.clustering}", flush=True)
 
 
 def paths(args: argparse.Namespace) -> None:
@@ -365,6 +405,9 @@ def main() -> None:
     s.add_argument("--process", nargs="+", choices=list(PROCESSES), default=["qcd", "top"])
     s.add_argument("--clustering", choices=["fastjet", "slowjet"],
                    help="clustering path of JetGenerator (default: its default)")
+    r = sub.add_parser("rate")
+    r.add_argument("--jets", type=int, default=200)
+    r.add_argument("--process", nargs="+", choices=list(PROCESSES), default=list(PROCESSES))
     p = sub.add_parser("paths")
     p.add_argument("--events", type=int, default=6000)
     p.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
@@ -390,8 +433,8 @@ def main() -> None:
     z.add_argument("--masses", type=float, nargs="+", default=[1400.0, 1600.0, 2000.0, 2500.0])
     z.add_argument("--r-inv", type=float, nargs="+", default=[0.3])
     args = parser.parse_args()
-    modes = {"speed": speed, "paths": paths, "cluster": cluster, "bias": bias, "etacut": etacut, "truth": truth,
-             "zprime": zprime}
+    modes = {"rate": rate, "speed": speed, "paths": paths, "cluster": cluster, "bias": bias, "etacut": etacut,
+             "truth": truth, "zprime": zprime}
     modes[args.mode](args)
 
 
