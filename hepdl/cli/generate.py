@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.detector import DETECTORS
 from hepdl.generation.generate import (
     SETTING_NAMES,
     check_seed,
@@ -49,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"top truth-match Delta R (default {defaults['truth_match_dr']:g})")
     g.add_argument("--mpi", action=argparse.BooleanOptionalAction, default=None,
                    help=f"multi-parton interactions (default {'on' if defaults['mpi'] else 'off'})")
+    g.add_argument("--detector", choices=DETECTORS,
+                   help="atlas_delphes: jets from the energy-flow objects of a parametric detector after "
+                        f"Delphes' ATLAS card; none: particle level (default {defaults['detector']})")
 
 
 def _schema_defaults() -> dict[str, Any]:
