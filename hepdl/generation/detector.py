@@ -429,39 +429,40 @@ def propagate(particles: Particles) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     # ParticlePropagator.cc: "if(TMath::Hypot(x, y) > fRadiusMax || TMath::Abs(z) > fHalfLengthMax) continue;"
     # and "if(pt2 < 1.0E-9) continue;" (RadiusMax, HalfLengthMax: not in the card, so Radius, HalfLength)
     kept = (np.hypot(x0, y0) <= RADIUS_M) & (np.abs(z0) <= HALF_LENGTH_M) & (pt2 >= 1.0e-9)
-    pt = np.sqrt(np.where(kept, pt2, 1.0))
     charged = np.abs(particles.charge) > 1.0e-9
+    x, y, z = np.full(len(px), np.nan), np.full(len(px), np.nan), np.full(len(px), np.nan)
+    end = np.where(pz > 0.0, HALF_LENGTH_M, -HALF_LENGTH_M)  # the end a particle flies to
     with np.errstate(divide="ignore", invalid="ignore"):
         # straight line: point = vertex + p s, to the side (s_r) or an end (s_z)
-        rxp, rdp = x0 * py - y0 * px, x0 * px + y0 * py
-        s_r = (np.sqrt(np.maximum(RADIUS_M**2 * pt * pt - rxp * rxp, 0.0)) - rdp) / (pt * pt)
-        s_z = np.where(pz != 0.0, (np.where(pz >= 0.0, HALF_LENGTH_M, -HALF_LENGTH_M) - z0) / pz, INF)
-        s = np.minimum(s_r, s_z)
-        x_line, y_line, z_line = x0 + px * s, y0 + py * s, z0 + pz * s
+        n = np.flatnonzero(kept & ~charged)
+        nx, ny, nz, npx, npy, npz, npt2 = x0[n], y0[n], z0[n], px[n], py[n], pz[n], pt2[n]
+        rxp, rdp = nx * npy - ny * npx, nx * npx + ny * npy
+        s_r = (np.sqrt(np.maximum(RADIUS_M**2 * npt2 - rxp * rxp, 0.0)) - rdp) / npt2
+        s_z = np.where(npz != 0.0, (end[n] - nz) / npz, INF)
+        step = np.minimum(s_r, s_z)
+        x[n], y[n], z[n] = nx + npx * step, ny + npy * step, nz + npz * step
         # helix: signed radius r, centre (xc, yc); the position turns by -sign(q Bz) per unit angle
-        q = np.where(charged, particles.charge, 1.0)
+        c = np.flatnonzero(kept & charged)
+        cx, cy, cz, cpx, cpy, cpz, q = x0[c], y0[c], z0[c], px[c], py[c], pz[c], particles.charge[c]
+        pt = np.sqrt(pt2[c])
         r = pt / (q * BZ_T * GEV_PER_TESLA_METRE)
         abs_r = np.abs(r)
-        phi0 = np.arctan2(py, px)
-        xc, yc = x0 + r * np.sin(phi0), y0 - r * np.cos(phi0)
+        cos_phi0, sin_phi0 = cpx / pt, cpy / pt
+        xc, yc = cx + r * sin_phi0, cy - r * cos_phi0
         rc = np.hypot(xc, yc)
         # angle from the point of closest approach to the z axis: theta0 at production, alpha at the side
-        cos_t0 = (rc * rc + r * r - (x0 * x0 + y0 * y0)) / (2.0 * abs_r * rc)
-        sin_t0 = (x0 * np.cos(phi0) + y0 * np.sin(phi0)) / rc
-        theta0 = np.arctan2(sin_t0, np.clip(cos_t0, -1.0, 1.0))
-        theta0 = np.where(rc > 0.0, theta0, 0.0)
+        cos_t0 = (rc * rc + r * r - (cx * cx + cy * cy)) / (2.0 * abs_r * rc)
+        sin_t0 = (cx * cos_phi0 + cy * sin_phi0) / rc
+        theta0 = np.where(rc > 0.0, np.arctan2(sin_t0, np.clip(cos_t0, -1.0, 1.0)), 0.0)
         cos_alpha = (rc * rc + r * r - RADIUS_M**2) / (2.0 * abs_r * rc)
         # "if(r_c + TMath::Abs(r) < fRadius)": the helix never reaches the side, it leaves through an end
         turn_r = np.where(rc + abs_r < RADIUS_M, INF, np.arccos(np.clip(cos_alpha, -1.0, 1.0)) - theta0)
-        turn_z = np.where(pz != 0.0, (np.where(pz > 0.0, HALF_LENGTH_M, -HALF_LENGTH_M) - z0) * pt / (pz * abs_r), INF)
+        turn_z = np.where(cpz != 0.0, (end[c] - cz) * pt / (cpz * abs_r), INF)
         turn = np.minimum(turn_r, turn_z)  # "t = TMath::Min(t_r, t_z)", as an angle
-        delta = np.sign(q * BZ_T) * turn  # omega * t
-        x_helix = xc - r * np.sin(phi0 - delta)  # "x_t = x_c - r*TMath::Sin(phi_0 - omega*t)"
-        y_helix = yc + r * np.cos(phi0 - delta)  # "y_t = y_c + r*TMath::Cos(phi_0 - omega*t)"
-        z_helix = z0 + pz / pt * abs_r * turn  # "z_t = z + c_light*t*pz/e"
-    x = np.where(charged, x_helix, x_line)
-    y = np.where(charged, y_helix, y_line)
-    z = np.where(charged, z_helix, z_line)
+        psi = np.arctan2(cpy, cpx) - np.sign(q * BZ_T) * turn  # phi_0 - omega * t
+        x[c] = xc - r * np.sin(psi)  # "x_t = x_c - r*TMath::Sin(phi_0 - omega*t)"
+        y[c] = yc + r * np.cos(psi)  # "y_t = y_c + r*TMath::Cos(phi_0 - omega*t)"
+        z[c] = cz + cpz / pt * abs_r * turn  # "z_t = z + c_light*t*pz/e"
     kept &= np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & (np.hypot(x, y) > 0.0)  # "if(r_t > 0.0)"
     return kept, x, y, z
 
@@ -551,9 +552,10 @@ def calorimeter(cal: Calorimeter, key: np.uint64, particles: Particles, kept: np
     event_number = particles.event_number
     # particle deposits: "fraction = itFractionMap->second; ... if(fraction < 1.0E-9) continue;"
     fraction = cal.fraction(particles.pid)
-    inside, k, j = cal.cells(position_eta, position_phi)
-    deposit = np.flatnonzero(kept & (fraction >= FRACTION_MIN) & inside)
-    deposit_key = particles.event[deposit] * n_cells + k[deposit] * PHI_STRIDE + j[deposit]
+    deposit = np.flatnonzero(kept & (fraction >= FRACTION_MIN))
+    inside, k, j = cal.cells(position_eta[deposit], position_phi[deposit])
+    deposit = deposit[inside]
+    deposit_key = particles.event[deposit] * n_cells + k[inside] * PHI_STRIDE + j[inside]
     # tracks: outside the cells dropped; fraction > 1e-9: matched to their cell, else passed on as they are
     t_inside, t_k, t_j = cal.cells(tracks.cell_eta, tracks.cell_phi)
     tracks = tracks.select(t_inside)
@@ -562,7 +564,8 @@ def calorimeter(cal: Calorimeter, key: np.uint64, particles: Particles, kept: np
     matched = np.flatnonzero(t_fraction > FRACTION_MIN)
     track_key = tracks.event[matched] * n_cells + t_k[matched] * PHI_STRIDE + t_j[matched]
 
-    cell_keys = np.unique(np.concatenate([deposit_key, track_key]))
+    cell_keys, tower_of_hit = np.unique(np.concatenate([deposit_key, track_key]), return_inverse=True)
+    deposit_tower, track_tower = tower_of_hit[:len(deposit_key)], tower_of_hit[len(deposit_key):]
     n_towers = len(cell_keys)
     tower_event = cell_keys // n_cells
     cell = cell_keys % n_cells
@@ -572,9 +575,7 @@ def calorimeter(cal: Calorimeter, key: np.uint64, particles: Particles, kept: np
     phi_lo, phi_hi = cal.phi_table[which, j_t - 1], cal.phi_table[which, j_t]
     eta_centre = 0.5 * (eta_lo + eta_hi)  # "fTowerEta = 0.5*(fEtaBins[etaBin - 1] + fEtaBins[etaBin]);"
 
-    deposit_tower = np.searchsorted(cell_keys, deposit_key)
     true_energy = np.bincount(deposit_tower, weights=particles.e[deposit] * fraction[deposit], minlength=n_towers)
-    track_tower = np.searchsorted(cell_keys, track_key)
     track_e = tracks.energy()[matched]
     track_res = tracks.resolution[matched]
     track_energy = np.bincount(track_tower, weights=track_e * t_fraction[matched], minlength=n_towers)
@@ -703,7 +704,8 @@ class Detector:
 
         n_events = len(offsets) - 1
         event = np.searchsorted(offsets, rows, side="right") - 1
-        vertex = [ak.to_numpy(ak.fill_none(ak.flatten(prt.vProd[c]), 0.0))[rows] for c in ("px", "py", "pz")]
+        vertices = ak.flatten(prt.vProd)[rows]  # (mm; none: the origin)
+        vertex = [ak.to_numpy(ak.fill_none(vertices[c], 0.0)) for c in ("px", "py", "pz")]
         pid = ids[rows].astype(np.int64)
         particles = Particles(px=p4[0][rows], py=p4[1][rows], pz=p4[2][rows], e=p4[3][rows], pid=pid,
                               charge=self.charge(pid), x=vertex[0], y=vertex[1], z=vertex[2], event=event,
