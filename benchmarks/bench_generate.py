@@ -28,6 +28,15 @@ of docs/generation.md.
     jets, bit for bit, and prints both ratios to bare ``next()`` (wall and CPU time; no file
     writing).
 
+``python benchmarks/bench_generate.py detector [--events 6000] [--process qcd top]``
+    Particle vs detector level (``detector: atlas_delphes``, :mod:`hepdl.generation.detector`),
+    side by side: bare ``next()``, the default path at particle level and the same at detector
+    level, all with the same seed (the same events), interleaved in blocks (rotating order), one
+    core, no file writing. Prints per contender microseconds per event, the ratio of its event
+    rate to bare ``next()`` (wall and CPU time), jets per second and events per selected jet (the
+    detector moves jets across the pT window), and the CPU share of the detector itself
+    (``Detector.energy_flow_of_batch``).
+
 ``python benchmarks/bench_generate.py cluster [--events 300]``
     The clustering alone, on the same events: Pythia's SlowJet (fjcore) on copies of the events,
     and the fastjet package's multi-event interface on their visible final states (copied out
@@ -210,6 +219,57 @@ def paths(args: argparse.Namespace) -> None:
             clock = clocks[name]
             print(f"  {name:20} {1e6 * clock.wall / (args.events // BLOCK * BLOCK):7.0f} us/event  "
                   f"ratio {bare.wall / clock.wall:6.1%} (wall)  {bare.cpu / clock.cpu:6.1%} (cpu)", flush=True)
+
+
+def detector(args: argparse.Namespace) -> None:
+    from hepdl.generation.detector import Detector
+
+    spent = Clock()
+    energy_flow_of_batch = Detector.energy_flow_of_batch
+
+    def timed(self, *a, **k):  # the detector's own share of the detector-level contender
+        with spent:
+            return energy_flow_of_batch(self, *a, **k)
+
+    Detector.energy_flow_of_batch = timed
+    print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK} in rotating order; "
+          f"ratio = events/s of the whole generation (no file writing) / events/s of bare next()")
+    for process in args.process:
+        contenders = {"bare next()": JetGenerator(process, args.seed, {}, clustering="slowjet"),
+                      "particle level": JetGenerator(process, args.seed, {"detector": "none"}),
+                      "detector level": JetGenerator(process, args.seed, {"detector": "atlas_delphes"})}
+        contenders["bare next()"].pythia.next()
+        jets: dict[str, list] = {name: [] for name in contenders}
+        for name, generator in list(contenders.items())[1:]:
+            jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
+        spent.wall = spent.cpu = 0.0
+        clocks = {name: Clock() for name in contenders}
+        total = 1 + args.events // BLOCK * BLOCK
+        names = list(contenders)
+        for block in range(args.events // BLOCK):
+            for name in names[block % 3:] + names[:block % 3]:
+                generator, out = contenders[name], jets[name]
+                with clocks[name]:
+                    if name == "bare next()":
+                        for _ in range(BLOCK):
+                            generator.pythia.next()
+                    else:
+                        for _ in range(BLOCK):
+                            generator.events_expected = total - generator.n_events
+                            out.extend(generator.next_event())
+        n = args.events // BLOCK * BLOCK
+        bare = clocks["bare next()"]
+        print(f"{process}: the same {n} events (seed {args.seed}) at both levels")
+        for name in names:
+            clock = clocks[name]
+            line = f"  {name:15} {1e6 * clock.wall / n:7.0f} us/event  ratio {bare.wall / clock.wall:6.1%} (wall)  " \
+                   f"{bare.cpu / clock.cpu:6.1%} (cpu)"
+            if name != "bare next()":
+                line += (f"  {len(jets[name]) / clock.cpu:6.1f} jets/cpu-s  "
+                         f"{n / max(len(jets[name]), 1):5.2f} events/jet")
+            if name == "detector level":
+                line += f"  detector {spent.cpu / clock.cpu:5.1%} of its cpu"
+            print(line, flush=True)
 
 
 def cluster(args: argparse.Namespace) -> None:
@@ -412,6 +472,10 @@ def main() -> None:
     p.add_argument("--events", type=int, default=6000)
     p.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     p.add_argument("--seed", type=int, default=1)
+    d = sub.add_parser("detector")
+    d.add_argument("--events", type=int, default=6000)
+    d.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    d.add_argument("--seed", type=int, default=1)
     c = sub.add_parser("cluster")
     c.add_argument("--events", type=int, default=300)
     e = sub.add_parser("etacut")
@@ -433,8 +497,8 @@ def main() -> None:
     z.add_argument("--masses", type=float, nargs="+", default=[1400.0, 1600.0, 2000.0, 2500.0])
     z.add_argument("--r-inv", type=float, nargs="+", default=[0.3])
     args = parser.parse_args()
-    modes = {"rate": rate, "speed": speed, "paths": paths, "cluster": cluster, "bias": bias, "etacut": etacut,
-             "truth": truth, "zprime": zprime}
+    modes = {"rate": rate, "speed": speed, "paths": paths, "detector": detector, "cluster": cluster, "bias": bias,
+             "etacut": etacut, "truth": truth, "zprime": zprime}
     modes[args.mode](args)
 
 

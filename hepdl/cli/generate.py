@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.detector import DETECTORS
 from hepdl.generation.generate import (
     SETTING_NAMES,
     check_seed,
@@ -56,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="svj only: invisible fraction of the dark mesons' decays (default " + defaults["r_inv"] + ")")
     g.add_argument("--zprime-mass-gev", type=float,
                    help="svj only: Z' mass [GeV] (default " + defaults["zprime_mass_gev"] + ")")
+    g.add_argument("--detector", choices=DETECTORS,
+                   help="atlas_delphes: jets from the energy-flow objects of a parametric detector after "
+                        f"Delphes' ATLAS card; none: particle level (default {defaults['detector']})")
 
 
 def _schema_defaults() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Generate QCD or top jets with Pythia 8 and anti-kt (Pythia's ``SlowJet``, FastJet's fjcore) into canonical jets.
 
-Physics (particle level, no detector, no pile-up):
+Physics (particle level unless a detector is set, see below; no pile-up):
 
 * pp collisions at ``ecm_gev`` (14 TeV). ``qcd``: ``HardQCD:all = on`` (label 0). ``top``:
   ``Top:gg2ttbar`` and ``Top:qqbar2ttbar`` with the W decaying to quarks only (label 1). The
@@ -20,6 +20,11 @@ Physics (particle level, no detector, no pile-up):
   (-pi, pi] (also after float32 rounding).
 * Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
   first jets in decreasing pT are kept.
+* Detector level (setting ``detector: atlas_delphes``; default ``none``, particle level): the
+  visible final state of each batch goes through :mod:`hepdl.generation.detector` (a parametric
+  detector after Delphes' ATLAS card) and its energy-flow objects, not the particles, are
+  clustered and become the constituents; the selection and the truth matching (from the
+  generator record) are the same.
 
 Settings: the config schema (``hepdl/config/schema.yaml``: the ``datasets.*.generate`` block, with
 the defaults of the ``generation`` block and the per-process pTHat windows) validates them and
@@ -56,6 +61,7 @@ import awkward as ak
 import numpy as np
 
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.detector import make_detector
 from hepdl.generation.jet_record import jet_from_constituents
 from hepdl.generation.processes import PROCESSES, process_commands
 from hepdl.generation.truth import matched_index
@@ -249,6 +255,11 @@ class JetGenerator:
     (:func:`hepdl.generation.jet_record.jet_from_constituents`, constituents in increasing record
     index) and cut exactly.
 
+    With a ``detector`` (setting; batch path only), each batch's visible final state is replaced
+    by the detector's energy-flow objects before the clustering (``self.detector``, see
+    :mod:`hepdl.generation.detector`; its random numbers depend on the seed and the events'
+    numbers, not on the batch sizes).
+
     ``clustering`` (an attribute) describes the path in use. ``n_events`` counts the events used
     (handed to the selection), ``n_generated`` the events Pythia generated, ``n_failed`` the
     failed ``next()`` calls (skipped).
@@ -307,6 +318,12 @@ class JetGenerator:
             # visible final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
             self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
             self.clustering = "Pythia SlowJet (fjcore)"
+        #: the detector whose energy-flow objects are clustered instead of the particles
+        #: (:mod:`hepdl.generation.detector`; setting ``detector``); None: particle level
+        self.detector = make_detector(s["detector"], self.seed, self.pythia.particleData)
+        if self.detector is not None and not self._batched:
+            raise HepdlError(f"detector {s['detector']}: runs on the batch path only (clustering='fastjet', "
+                             "pythia8mc with Pythia.nextBatch)")
         # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
         jet_from_constituents(np.array([[10.0], [0.0], [0.0], [10.0]]), np.zeros(1, dtype=np.int64), 1)
 
@@ -405,9 +422,14 @@ class JetGenerator:
         rows = np.flatnonzero((columns["status"] > 0) & (self._visible_ids[k] == abs_id))  # visible final state
         offsets = np.zeros(n_events + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        starts = np.searchsorted(rows, offsets)  # per event: its first row in `rows`
-        momenta = dict(zip(("px", "py", "pz", "E"), (c[rows] for c in p4), strict=True))
-        particles = ak.unflatten(ak.zip(momenta), np.diff(starts))
+        # what is clustered: the visible final state, or at detector level the detector's energy-flow objects
+        inputs, input_counts = [c[rows] for c in p4], np.diff(np.searchsorted(rows, offsets))
+        if self.detector is not None:
+            inputs, input_counts = self.detector.energy_flow_of_batch(prt, columns["id"], p4, rows, offsets,
+                                                                      self.n_generated - n_events)
+        starts = np.zeros(n_events + 1, dtype=np.int64)  # per event: its first entry in `inputs`
+        np.cumsum(input_counts, out=starts[1:])
+        particles = ak.unflatten(ak.zip(dict(zip(("px", "py", "pz", "E"), inputs, strict=True))), input_counts)
         if self._banner_silenced:
             sequence = self._fastjet.ClusterSequence(particles, self._definition)
         else:  # FastJet prints a banner on stdout at its first clustering
@@ -434,14 +456,14 @@ class JetGenerator:
                 chosen = sorted(passing[jet_event[passing] == event].tolist(), key=lambda j: -jet_pt[j])
                 pending[event] = (offsets[event], offsets[event + 1], [
                     (float(jet_eta[j]), float(jet_phi[j]),
-                     rows[starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]])])
+                     starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]]))
                     for j in chosen])
-        self._columns, self._p4 = columns, p4
+        self._columns, self._p4, self._inputs = columns, p4, inputs
         pending.reverse()
         self._pending = pending
 
-    def _p4_from_batch(self, rows: np.ndarray) -> np.ndarray:
-        return np.stack([c[rows] for c in self._p4])
+    def _p4_from_batch(self, entries: np.ndarray) -> np.ndarray:
+        return np.stack([c[entries] for c in self._inputs])
 
     def _partons_from_batch(self, first: int, end: int) -> np.ndarray:
         c = self._columns
@@ -533,7 +555,8 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
     ``qcd``) adds the matched truth partons (see :func:`jets_to_array`).
     ``stats``, if given, receives ``n_events`` (events used), ``n_generated_events`` (with the
     rest of the last batch), ``n_failed_events``, ``sigma_gen_mb`` (over all generated), the
-    ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
+    ``clustering`` path (see :class:`JetGenerator`), the ``detector`` ("none" or its settings,
+    :meth:`hepdl.generation.detector.Detector.describe`) and the resolved ``settings`` and
     ``pythia_commands``. Same arguments -> identical output.
     """
     if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
@@ -564,6 +587,7 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
         stats.update(n_events=generator.n_events, n_generated_events=generator.n_generated,
                      n_failed_events=generator.n_failed,
                      sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
+                     detector=generator.detector.describe() if generator.detector is not None else "none",
                      settings=dict(generator.settings), pythia_commands=list(generator.commands))
     log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)
     return jets_to_array(jets, generator.label, truth=truth, n_partons=len(generator.definition.truth_partons))
