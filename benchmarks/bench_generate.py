@@ -1,8 +1,8 @@
 """Speed of jet generation, its two supported clustering paths, and the pTHat-window bias check
 of docs/generation.md.
 
-``python benchmarks/bench_generate.py speed [--events 3000] [--process qcd top] [--clustering fastjet|slowjet]``
-    Per process (qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole
+``python benchmarks/bench_generate.py speed [--events 3000] [--process qcd top w z hbb svj] [--clustering ...]``
+    Per process (default: qcd, top; default settings), events/s of bare ``pythia.next()`` and of the whole
     generation (events, clustering, selection, constituents and truth matching, conversion to
     awkward and writing the ROOT file), jets/s, and their ratio, in wall time and in CPU time of
     this process (the steadier figure on a shared machine). Both run on one core, in alternating
@@ -12,6 +12,14 @@ of docs/generation.md.
     seed, settings)`` as it is, so it also times the code of another commit on ``PYTHONPATH``
     (e.g. the bulk path of cf3a08a: the "before" of docs/generation.md).
 
+``python benchmarks/bench_generate.py rate [--jets 200] [--process qcd top w z hbb svj]``
+    Generation rate per process, side by side in one run: one generator per process (default
+    settings, seed 1, default clustering path) makes ``--jets`` selected jets, the processes taking
+    turns in blocks of 25 events on one core so that load on a shared machine hits all alike. Per
+    process: start-up (Pythia init + first event), events per selected jet, and jets/s in wall and
+    CPU time of this process, after start-up (events, clustering, selection, truth matching and
+    the conversion to awkward; no file).
+
 ``python benchmarks/bench_generate.py paths [--events 6000] [--process qcd top]``
     The two supported clustering paths of :class:`hepdl.generation.generate.JetGenerator`, end to
     end, interleaved in blocks (rotating order) with bare ``next()``: ``fastjet`` (pythia8mc's batch
@@ -19,6 +27,15 @@ of docs/generation.md.
     ``slowjet`` (``next()``, Pythia's ``SlowJet``, accessors). Checks that both select the same
     jets, bit for bit, and prints both ratios to bare ``next()`` (wall and CPU time; no file
     writing).
+
+``python benchmarks/bench_generate.py detector [--events 6000] [--process qcd top]``
+    Particle vs detector level (``detector: atlas_delphes``, :mod:`hepdl.generation.detector`),
+    side by side: bare ``next()``, the default path at particle level and the same at detector
+    level, all with the same seed (the same events), interleaved in blocks (rotating order), one
+    core, no file writing. Prints per contender microseconds per event, the ratio of its event
+    rate to bare ``next()`` (wall and CPU time), jets per second and events per selected jet (the
+    detector moves jets across the pT window), and the CPU share of the detector itself
+    (``Detector.energy_flow_of_batch``).
 
 ``python benchmarks/bench_generate.py cluster [--events 300]``
     The clustering alone, on the same events: Pythia's SlowJet (fjcore) on copies of the events,
@@ -34,12 +51,24 @@ of docs/generation.md.
     selected jet axis and how many dropped particles lay within 2 R of one, and the mean time per
     event of the whole generation (events are interleaved, so load hits all generators alike).
 
-``python benchmarks/bench_generate.py bias [--events 30000] [--process qcd top]``
-    Generates each process over a wide pTHat window (qcd > 200 GeV, top > 150 GeV, no upper
-    limit), with Pythia's pTHat^n sampling bias (n = 4 qcd, 3 top) (``PhaseSpace:bias2Selection``) and event
+``python benchmarks/bench_generate.py bias [--events 30000] [--process qcd top w z hbb]``
+    Generates each process over a wide pTHat window (qcd > 200 GeV, the others > 150 GeV, no upper
+    limit), with Pythia's pTHat^n sampling bias (n = 4 qcd, 3 the others) (``PhaseSpace:bias2Selection``) and event
     weights, so one sample covers all pTHat. It prints which weighted fraction of the jets that
-    pass the jet selection came from events inside each default pTHat window (i.e. would be kept
-    by it), and the mean jet mass of all jets vs the kept ones.
+    pass the jet selection (and, for signal processes, the truth match) came from events inside
+    each default pTHat window (i.e. would be kept by it), and the mean jet mass of all jets vs the
+    kept ones. (svj is a 2 -> 1 process without a pTHat window: nothing to check.)
+
+``python benchmarks/bench_generate.py truth [--events 3000] [--process top w z hbb svj]``
+    Truth-match efficiency per signal process (default settings): of the jets that pass the pT
+    and |eta| window in the process's events, which fraction is truth-matched (every parton of
+    one truth object within ``truth_match_dr``), and which fraction of those whose leading truth
+    parton (top, W, Z, H, dark quark) lies within ``truth_match_dr`` of the axis.
+
+``python benchmarks/bench_generate.py zprime [--events 1500] [--masses 1400 1600 2000 2500] [--r-inv 0.3]``
+    The dark-shower process (``svj``) has no pTHat window: the Z' mass sets which share of its
+    semi-visible jets lands in the jet window. Events per selected (truth-matched) jet and the
+    median jet mass, per Z' mass and r_inv (same seed).
 """
 
 from __future__ import annotations
@@ -55,9 +84,12 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from hepdl.generation.generate import JetGenerator, jets_to_array, resolve_settings
+from hepdl.generation.processes import PROCESSES
+from hepdl.generation.truth import delta_r
 from hepdl.io.jets_file import write_jets
 
 BLOCK = 250
+RATE_BLOCK = 25
 
 
 class Clock:
@@ -122,6 +154,37 @@ def speed(args: argparse.Namespace) -> None:
               f"{r['clustering']}", flush=True)
 
 
+def rate(args: argparse.Namespace) -> None:
+    print(f"# {args.jets} jets per process, default settings, seed 1, one core, processes in turn "
+          f"(blocks of {RATE_BLOCK} events); start-up timed apart")
+    generators, jets, clocks, start, first = {}, {}, {}, {}, {}
+    for process in args.process:
+        t0 = time.perf_counter()
+        generators[process] = JetGenerator(process, 1, {})
+        jets[process] = list(generators[process].next_event())  # first event (first batch): start-up
+        start[process], clocks[process] = time.perf_counter() - t0, Clock()
+        first[process] = (generators[process].n_events, len(jets[process]))
+    pending = list(args.process)
+    while pending:
+        for process in list(pending):
+            generator, out = generators[process], jets[process]
+            with clocks[process]:
+                for _ in range(RATE_BLOCK):
+                    if len(out) >= args.jets:
+                        break
+                    out.extend(generator.next_event())
+                if len(out) >= args.jets:
+                    jets_to_array(out[:args.jets], generator.label)
+                    pending.remove(process)
+    print(f"{'process':8} {'start s':>7} {'events':>7} {'ev/jet':>7} {'jets/s':>7} {'(cpu)':>7}  clustering")
+    for process, generator in generators.items():
+        n_jets = len(jets[process]) - first[process][1]  # after start-up
+        clock = clocks[process]
+        print(f"{process:8} {start[process]:7.2f} {generator.n_events:7d} "
+              f"{generator.n_events / len(jets[process]):7.2f} {n_jets / clock.wall:7.1f} "
+              f"{n_jets / clock.cpu:7.1f}  {generator.clustering}", flush=True)
+
+
 def paths(args: argparse.Namespace) -> None:
     print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK} in rotating order; "
           f"ratio = events/s of the whole generation (no file writing) / events/s of bare next()")
@@ -158,6 +221,57 @@ def paths(args: argparse.Namespace) -> None:
                   f"ratio {bare.wall / clock.wall:6.1%} (wall)  {bare.cpu / clock.cpu:6.1%} (cpu)", flush=True)
 
 
+def detector(args: argparse.Namespace) -> None:
+    from hepdl.generation.detector import Detector
+
+    spent = Clock()
+    energy_flow_of_batch = Detector.energy_flow_of_batch
+
+    def timed(self, *a, **k):  # the detector's own share of the detector-level contender
+        with spent:
+            return energy_flow_of_batch(self, *a, **k)
+
+    Detector.energy_flow_of_batch = timed
+    print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK} in rotating order; "
+          f"ratio = events/s of the whole generation (no file writing) / events/s of bare next()")
+    for process in args.process:
+        contenders = {"bare next()": JetGenerator(process, args.seed, {}, clustering="slowjet"),
+                      "particle level": JetGenerator(process, args.seed, {"detector": "none"}),
+                      "detector level": JetGenerator(process, args.seed, {"detector": "atlas_delphes"})}
+        contenders["bare next()"].pythia.next()
+        jets: dict[str, list] = {name: [] for name in contenders}
+        for name, generator in list(contenders.items())[1:]:
+            jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
+        spent.wall = spent.cpu = 0.0
+        clocks = {name: Clock() for name in contenders}
+        total = 1 + args.events // BLOCK * BLOCK
+        names = list(contenders)
+        for block in range(args.events // BLOCK):
+            for name in names[block % 3:] + names[:block % 3]:
+                generator, out = contenders[name], jets[name]
+                with clocks[name]:
+                    if name == "bare next()":
+                        for _ in range(BLOCK):
+                            generator.pythia.next()
+                    else:
+                        for _ in range(BLOCK):
+                            generator.events_expected = total - generator.n_events
+                            out.extend(generator.next_event())
+        n = args.events // BLOCK * BLOCK
+        bare = clocks["bare next()"]
+        print(f"{process}: the same {n} events (seed {args.seed}) at both levels")
+        for name in names:
+            clock = clocks[name]
+            line = f"  {name:15} {1e6 * clock.wall / n:7.0f} us/event  ratio {bare.wall / clock.wall:6.1%} (wall)  " \
+                   f"{bare.cpu / clock.cpu:6.1%} (cpu)"
+            if name != "bare next()":
+                line += (f"  {len(jets[name]) / clock.cpu:6.1f} jets/cpu-s  "
+                         f"{n / max(len(jets[name]), 1):5.2f} events/jet")
+            if name == "detector level":
+                line += f"  detector {spent.cpu / clock.cpu:5.1%} of its cpu"
+            print(line, flush=True)
+
+
 def cluster(args: argparse.Namespace) -> None:
     import awkward as ak
     import fastjet
@@ -190,13 +304,18 @@ def cluster(args: argparse.Namespace) -> None:
         print(f"{process:8} {np.mean([a.shape[1] for a in arrays]):9.0f} {per['slowjet']:8.0f} {per['fastjet']:8.0f}")
 
 
-WIDE = {"qcd": (200.0, None), "top": (150.0, None)}
-CHECK_WINDOWS = {"qcd": [(500.0, 700.0), (300.0, 900.0)], "top": [(500.0, 700.0), (300.0, 800.0), (350.0, 900.0)]}
-BIAS_POW = {"qcd": 4, "top": 3}  # sampling ~ pTHat^pow: oversample high pTHat, keep the low tail
+WIDE = {"qcd": (200.0, None), "top": (150.0, None), "w": (150.0, None), "z": (150.0, None), "hbb": (150.0, None)}
+_BOSON_WINDOWS = [(500.0, 700.0), (450.0, 800.0), (350.0, 800.0), (300.0, 800.0), (300.0, 900.0)]
+CHECK_WINDOWS = {"qcd": [(500.0, 700.0), (300.0, 900.0)], "top": [(500.0, 700.0), (300.0, 800.0), (350.0, 900.0)],
+                 "w": _BOSON_WINDOWS, "z": _BOSON_WINDOWS, "hbb": _BOSON_WINDOWS}
+BIAS_POW = {"qcd": 4, "top": 3, "w": 3, "z": 3, "hbb": 3}  # sampling ~ pTHat^pow: oversample high pTHat
 
 
 def bias(args: argparse.Namespace) -> None:
     for process in args.process:
+        if process not in WIDE:
+            print(f"{process}: no pTHat window (a 2 -> 1 process): nothing to check")
+            continue
         lo, hi = WIDE[process]
         gen = JetGenerator(process, 11, {"pthat_min": lo, "pthat_max": hi}, clustering="slowjet", extra_commands=(
             "PhaseSpace:bias2Selection = on", f"PhaseSpace:bias2SelectionPow = {BIAS_POW[process]}",
@@ -223,6 +342,58 @@ def bias(args: argparse.Namespace) -> None:
                   f"{below:.1%}, above {1 - frac - below:.1%}); mean mass kept "
                   f"{np.average(mass[kept], weights=weight[kept]):.1f} GeV, lost "
                   f"{np.average(mass[~kept], weights=weight[~kept]) if (~kept).any() else float('nan'):.1f} GeV")
+
+
+class _WindowJets(JetGenerator):
+    """A generator that keeps no jet but records, for every jet in the pT and |eta| window, the
+    largest Delta R of a truth parton of the best object and the Delta R of its leading parton."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.records: list[tuple[float, float]] = []
+
+    def _select(self, candidates, truth_partons, p4_of):
+        partons = None
+        for _, _, handle in candidates:
+            jet = self._jet(p4_of(handle))
+            if jet is None:
+                continue
+            if partons is None:
+                partons = truth_partons()
+            if not len(partons):
+                self.records.append((np.inf, np.inf))
+                continue
+            dr = delta_r(jet["jet_eta"], jet["jet_phi"], partons[:, :, 2], partons[:, :, 3])  # (objects, partons)
+            self.records.append((float(dr.max(axis=1).min()), float(dr[:, 0].min())))
+        return []
+
+
+def truth(args: argparse.Namespace) -> None:
+    print(f"# {args.events} events per process, default settings; jets in the pT and |eta| window")
+    for process in args.process:
+        generator = _WindowJets(process, args.seed, {})
+        for _ in range(args.events):
+            generator.next_event()
+        dr = generator.settings["truth_match_dr"]
+        worst, lead = (np.array(c) for c in zip(*generator.records, strict=True)) if generator.records else (
+            np.zeros(0), np.zeros(0))
+        matched, near = worst < dr, lead < dr
+        names = ", ".join(PROCESSES[process].truth_partons)
+        print(f"{process}: {len(worst)} window jets in {args.events} events; matched ({names} within {dr:g}): "
+              f"{matched.mean():.1%} of all, {matched[near].mean():.1%} of the {near.sum()} with "
+              f"{PROCESSES[process].truth_partons[0]} within {dr:g}", flush=True)
+
+
+def zprime(args: argparse.Namespace) -> None:
+    print(f"# svj, {args.events} events per point, seed {args.seed}; events per selected jet")
+    for r_inv in args.r_inv:
+        for mass in args.masses:
+            generator = JetGenerator("svj", args.seed, {"r_inv": r_inv, "zprime_mass_gev": mass})
+            jets = [jet for _ in range(args.events) for jet in generator.next_event()]
+            median = np.median([jet["jet_mass"] for jet in jets]) if jets else float("nan")
+            print(f"  r_inv {r_inv:g}, m(Z') {mass:g} GeV: {len(jets)} jets, "
+                  f"{generator.n_events / max(len(jets), 1):.2f} events per jet, median jet mass {median:.0f} GeV",
+                  flush=True)
 
 
 def _same_jets(a: list, b: list) -> bool:
@@ -291,13 +462,20 @@ def main() -> None:
     sub = parser.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("speed")
     s.add_argument("--events", type=int, default=3000)
-    s.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    s.add_argument("--process", nargs="+", choices=list(PROCESSES), default=["qcd", "top"])
     s.add_argument("--clustering", choices=["fastjet", "slowjet"],
                    help="clustering path of JetGenerator (default: its default)")
+    r = sub.add_parser("rate")
+    r.add_argument("--jets", type=int, default=200)
+    r.add_argument("--process", nargs="+", choices=list(PROCESSES), default=list(PROCESSES))
     p = sub.add_parser("paths")
     p.add_argument("--events", type=int, default=6000)
     p.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     p.add_argument("--seed", type=int, default=1)
+    d = sub.add_parser("detector")
+    d.add_argument("--events", type=int, default=6000)
+    d.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    d.add_argument("--seed", type=int, default=1)
     c = sub.add_parser("cluster")
     c.add_argument("--events", type=int, default=300)
     e = sub.add_parser("etacut")
@@ -307,9 +485,21 @@ def main() -> None:
     e.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
     b = sub.add_parser("bias")
     b.add_argument("--events", type=int, default=30000)
-    b.add_argument("--process", nargs="+", choices=["qcd", "top"], default=["qcd", "top"])
+    b.add_argument("--process", nargs="+", choices=list(PROCESSES), default=["qcd", "top"])
+    t = sub.add_parser("truth")
+    t.add_argument("--events", type=int, default=3000)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--process", nargs="+", choices=[p for p in PROCESSES if PROCESSES[p].truth_partons],
+                   default=["top", "w", "z", "hbb", "svj"])
+    z = sub.add_parser("zprime")
+    z.add_argument("--events", type=int, default=1500)
+    z.add_argument("--seed", type=int, default=3)
+    z.add_argument("--masses", type=float, nargs="+", default=[1400.0, 1600.0, 2000.0, 2500.0])
+    z.add_argument("--r-inv", type=float, nargs="+", default=[0.3])
     args = parser.parse_args()
-    {"speed": speed, "paths": paths, "cluster": cluster, "bias": bias, "etacut": etacut}[args.mode](args)
+    modes = {"rate": rate, "speed": speed, "paths": paths, "detector": detector, "cluster": cluster, "bias": bias,
+             "etacut": etacut, "truth": truth, "zprime": zprime}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":

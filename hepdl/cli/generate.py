@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.detector import DETECTORS
 from hepdl.generation.generate import (
     SETTING_NAMES,
     check_seed,
@@ -26,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="generated dataset of --config (e.g. qcd)")
     parser.add_argument("--shard", type=int, default=0,
                         help="shard index 0..shards-1 of --dataset (jets and seed depend on it; default 0)")
-    parser.add_argument("--process", choices=None, help="qcd (HardQCD:all) or top (hadronic ttbar)")
+    parser.add_argument("--process", choices=None,
+                        help="qcd (HardQCD:all), top (hadronic ttbar), w (WW, W -> qq'), z (ZZ, Z -> qq), "
+                             "hbb (ZH, H -> bb, Z -> nunu) or svj (dark shower, semi-visible jets); "
+                             "docs/generation.md")
     parser.add_argument("--n-jets", type=int,
                         help="number of jets to write (with --config: overrides the shard's share)")
     parser.add_argument("--seed", type=int, help="Pythia seed 1..900000000 (with --config: overrides the derived seed)")
@@ -46,19 +50,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-constituents", type=int,
                    help=f"constituents stored per jet (default {defaults['max_constituents']})")
     g.add_argument("--truth-match-dr", type=float,
-                   help=f"top truth-match Delta R (default {defaults['truth_match_dr']:g})")
+                   help=f"truth-match Delta R of signal jets (default {defaults['truth_match_dr']:g})")
     g.add_argument("--mpi", action=argparse.BooleanOptionalAction, default=None,
                    help=f"multi-parton interactions (default {'on' if defaults['mpi'] else 'off'})")
+    g.add_argument("--r-inv", type=float,
+                   help="svj only: invisible fraction of the dark mesons' decays (default " + defaults["r_inv"] + ")")
+    g.add_argument("--zprime-mass-gev", type=float,
+                   help="svj only: Z' mass [GeV] (default " + defaults["zprime_mass_gev"] + ")")
+    g.add_argument("--detector", choices=DETECTORS,
+                   help="atlas_delphes: jets from the energy-flow objects of a parametric detector after "
+                        f"Delphes' ATLAS card; none: particle level (default {defaults['detector']})")
 
 
 def _schema_defaults() -> dict[str, Any]:
-    """Defaults of the generation settings as the config schema gives them (for --help); the pTHat
-    window's as text per process."""
+    """Defaults of the generation settings as the config schema gives them (for --help); those that
+    depend on the process (pTHat window, dark-shower settings) as text per process."""
     schema = settings_schema()
     defaults: dict[str, Any] = {name: schema["properties"][name].get("default") for name in SETTING_NAMES}
-    for name in ("pthat_min", "pthat_max"):
+    for name in ("pthat_min", "pthat_max", "r_inv", "zprime_mass_gev"):
         per_process = [(rule["if"]["properties"]["process"]["const"], rule["then"]["properties"][name]["default"])
-                       for rule in schema.get("allOf", []) if name in rule["then"]["properties"]]
+                       for rule in schema.get("allOf", []) if "default" in rule["then"]["properties"].get(name, {})]
         defaults[name] = ", ".join(f"{process} {value:g}" for process, value in per_process)
     return defaults
 

@@ -69,6 +69,8 @@ def _message(error: jsonschema.ValidationError, prefix: str = "") -> str:
             and not prefix):
         return (f"config key '{key}': a dataset needs either `generate` with `n_jets` "
                 f"(generated jets) or `files` (your own files), not both and not neither")
+    if error.validator == "not" and error.schema.get("description"):  # a key that must not be given here
+        return f"config key '{key}': {error.schema['description']}"
     if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
         return f"config key '{key}': {error.instance!r} is not {error.schema['description']}"
     return f"config key '{key}': {error.message}"

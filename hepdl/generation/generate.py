@@ -1,16 +1,18 @@
 """Generate QCD or top jets with Pythia 8 and anti-kt (Pythia's ``SlowJet``, FastJet's fjcore) into canonical jets.
 
-Physics (particle level, no detector, no pile-up):
+Physics (particle level unless a detector is set, see below; no pile-up):
 
 * pp collisions at ``ecm_gev`` (14 TeV). ``qcd``: ``HardQCD:all = on`` (label 0). ``top``:
-  ``Top:gg2ttbar`` and ``Top:qqbar2ttbar`` with the W decaying to quarks only (label 1).
+  ``Top:gg2ttbar`` and ``Top:qqbar2ttbar`` with the W decaying to quarks only (label 1). The
+  other processes (W, Z, H -> b bbar, dark shower) and their labels: :mod:`hepdl.generation.processes`.
   The hard-process window is ``PhaseSpace:pTHatMin/Max = pthat_min/pthat_max``; multi-parton
   interactions follow ``mpi`` (off by default, as in the reference dataset); everything else is
   Pythia's default tune, including its default hadron decays.
 * Jets: anti-kt with radius ``jet_r`` on all *visible* final-state particles (neutrinos and other
   invisibles removed): E-scheme recombination, rapidity-phi distance, true particle masses.
   Every jet (not only the leading one) with ``jet_pt_min < pT < jet_pt_max`` and
-  ``|eta| < jet_abs_eta_max`` is kept; top jets only if truth-matched (see :mod:`hepdl.generation.truth`).
+  ``|eta| < jet_abs_eta_max`` is kept; jets of every process but qcd only if truth-matched (see
+  :mod:`hepdl.generation.processes` and :mod:`hepdl.generation.truth`).
 * Per jet (:mod:`hepdl.generation.jet_record`): the jet four-momentum is the sum of *all* its
   constituents (before the list is truncated, so ``jet_mass`` is the full jet mass);
   constituents are sorted by decreasing pT and at most ``max_constituents`` are stored
@@ -18,6 +20,11 @@ Physics (particle level, no detector, no pile-up):
   (-pi, pi] (also after float32 rounding).
 * Exactly ``n_jets`` jets: events are generated until that many pass; from the last event the
   first jets in decreasing pT are kept.
+* Detector level (setting ``detector: atlas_delphes``; default ``none``, particle level): the
+  visible final state of each batch goes through :mod:`hepdl.generation.detector` (a parametric
+  detector after Delphes' ATLAS card) and its energy-flow objects, not the particles, are
+  clustered and become the constituents; the selection and the truth matching (from the
+  generator record) are the same.
 
 Settings: the config schema (``hepdl/config/schema.yaml``: the ``datasets.*.generate`` block, with
 the defaults of the ``generation`` block and the per-process pTHat windows) validates them and
@@ -28,7 +35,7 @@ memory by address and hepdl has no clustering code of its own. By default
 (:class:`JetGenerator`, ``clustering="fastjet"``) events come in batches from pythia8mc's batch
 interface ``Pythia.nextBatch`` (awkward arrays filled in C++), numpy selects each event's visible
 final state and the ``fastjet`` package clusters the whole batch in one call; Python then touches
-only the few jets whose axis lands in the window (about one event in seven), and the top truth
+only the few jets whose axis lands in the window (about one event in seven), and the truth
 partons come from the batch's mother/daughter columns. The alternative ``clustering="slowjet"``
 clusters one ``pythia.next()`` at a time with Pythia's own ``SlowJet`` (fjcore, FastJet's code)
 and reads the selected jets' constituents and the truth partons through pythia8mc's accessors.
@@ -54,22 +61,13 @@ import awkward as ak
 import numpy as np
 
 from hepdl.core.errors import ConfigError, HepdlError
+from hepdl.generation.detector import make_detector
 from hepdl.generation.jet_record import jet_from_constituents
-from hepdl.generation.truth import (
-    hadronic_top_partons,
-    hadronic_top_partons_from_columns,
-    matched_top_index,
-)
+from hepdl.generation.processes import PROCESSES, process_commands
+from hepdl.generation.truth import matched_index
 from hepdl.physics.kinematics import wrap_phi32
 
 log = logging.getLogger("hepdl.generation.generate")
-
-#: process -> (label, Pythia commands); the process names are the schema's ``generate.process`` enum
-PROCESSES: dict[str, tuple[int, tuple[str, ...]]] = {
-    "qcd": (0, ("HardQCD:all = on",)),
-    "top": (1, ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on",
-                "24:onMode = off", "24:onIfAny = 1 2 3 4 5")),
-}
 
 #: the clustering paths of :class:`JetGenerator` (the first is the default)
 CLUSTERINGS = ("fastjet", "slowjet")
@@ -133,12 +131,15 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
     ``settings`` holds any of :data:`SETTING_NAMES` (the keys of the config's ``generation`` and
     ``datasets.*.generate`` blocks); a value of None counts as not given. The schema (see
     :func:`settings_schema`) checks every value and fills in the missing ones: the ``generation``
-    block's defaults and the process's pTHat window. ``pthat_max`` None or negative (the command
-    line's ``--pthat-max -1``, Pythia's convention) means no upper limit and resolves to None. A
-    ``process`` key in ``settings`` must agree with ``process``. Numbers come back as float,
-    ``max_constituents`` as int. What the schema cannot say (finite numbers, pT below sqrt(s)/2,
-    each window's upper edge above its lower one) is checked here. Raises :class:`ConfigError`
-    naming the setting and its command-line option.
+    block's defaults and the process's own ones (pTHat window; the dark shower's ``r_inv`` and
+    ``zprime_mass_gev``). ``pthat_max`` None or negative (the command line's ``--pthat-max -1``,
+    Pythia's convention) means no upper limit and resolves to None. A setting that the process
+    does not use (the pTHat window of the 2 -> 1 process ``svj``, the dark-shower settings of
+    the others) must not be given and resolves to None. A ``process`` key in ``settings`` must
+    agree with ``process``. Numbers come back as float, ``max_constituents`` as int. What the
+    schema cannot say (finite numbers, pT and masses below sqrt(s)/2 or sqrt(s), each window's
+    upper edge above its lower one) is checked here. Raises :class:`ConfigError` naming the
+    setting and its command-line option.
     """
     if process not in PROCESSES:
         raise ConfigError(f"unknown process '{process}' (--process / generate.process): "
@@ -165,7 +166,7 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
         out["pthat_max"] = None
     for name in SETTING_NAMES:
         kind = schema["properties"][name].get("type")
-        if out[name] is None or kind not in ("number", "integer"):
+        if out.get(name) is None or kind not in ("number", "integer"):
             continue
         if not math.isfinite(out[name]):
             raise _bad(name, f"expected a finite number, got {out[name]!r}")
@@ -175,11 +176,14 @@ def resolve_settings(process: str, settings: dict[str, Any] | None = None) -> di
         raise _bad("jet_pt_max", f"{out['jet_pt_max']:g} GeV must exceed jet_pt_min = {out['jet_pt_min']:g} GeV")
     if out["jet_pt_min"] >= half:
         raise _bad("jet_pt_min", f"{out['jet_pt_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
-    if out["pthat_min"] >= half:
-        raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
-    if out["pthat_max"] is not None and out["pthat_max"] <= out["pthat_min"]:
-        raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
-    return {name: out[name] for name in SETTING_NAMES}
+    if out.get("pthat_min") is not None:
+        if out["pthat_min"] >= half:
+            raise _bad("pthat_min", f"{out['pthat_min']:g} GeV is not below sqrt(s)/2 = {half:g} GeV")
+        if out.get("pthat_max") is not None and out["pthat_max"] <= out["pthat_min"]:
+            raise _bad("pthat_max", f"{out['pthat_max']:g} GeV must exceed pthat_min = {out['pthat_min']:g} GeV")
+    if out.get("zprime_mass_gev") is not None and out["zprime_mass_gev"] >= out["ecm_gev"]:
+        raise _bad("zprime_mass_gev", f"{out['zprime_mass_gev']:g} GeV is not below sqrt(s) = {out['ecm_gev']:g} GeV")
+    return {name: out.get(name) for name in SETTING_NAMES}
 
 
 def check_seed(seed: int) -> int:
@@ -190,12 +194,15 @@ def check_seed(seed: int) -> int:
 
 
 def pythia_commands(process: str, seed: int, settings: dict[str, Any]) -> list[str]:
-    """The Pythia ``readString`` commands for ``process`` with resolved ``settings``."""
+    """The Pythia ``readString`` commands for ``process`` with resolved ``settings`` (the process's
+    own from :mod:`hepdl.generation.processes`; no pTHat window for a process that has none)."""
+    window = [] if settings.get("pthat_min") is None else [
+        f"PhaseSpace:pTHatMin = {settings['pthat_min']:.10g}",
+        f"PhaseSpace:pTHatMax = {-1 if settings['pthat_max'] is None else settings['pthat_max']:.10g}"]
     return [
         f"Beams:eCM = {settings['ecm_gev']:.10g}",
-        *PROCESSES[process][1],
-        f"PhaseSpace:pTHatMin = {settings['pthat_min']:.10g}",
-        f"PhaseSpace:pTHatMax = {-1 if settings['pthat_max'] is None else settings['pthat_max']:.10g}",
+        *process_commands(process, settings),
+        *window,
         f"PartonLevel:MPI = {'on' if settings['mpi'] else 'off'}",
         "Random:setSeed = on",
         f"Random:seed = {check_seed(seed)}",
@@ -233,7 +240,8 @@ class JetGenerator:
       C++); numpy selects the visible final state (status > 0, ``ParticleData.isVisible`` of the
       id) and the ``fastjet`` package's multi-event interface clusters the whole batch with
       anti-kt; the truth partons come from the batch's columns
-      (:func:`hepdl.generation.truth.hadronic_top_partons_from_columns`). A batch is
+      (the process's ``partons_from_columns``, e.g.
+      :func:`hepdl.generation.truth.hadronic_top_partons_from_columns`). A batch is
       :data:`FIRST_BATCH` events, doubling up to :data:`MAX_BATCH`, and no larger than
       ``events_expected`` when the caller sets it, so that few events (at most ``FIRST_BATCH - 1``
       when the estimate holds) are generated beyond the last one used.
@@ -242,9 +250,15 @@ class JetGenerator:
       the few jets that need them are read through pythia8mc's accessors. ``event`` is then
       Pythia's record of the event just returned (on the batch path, of the batch's last event).
 
-    Either way, only jets whose axis passes the pT and |eta| window (and, for top, the truth
-    match) with a margin of 1e-6 are built (:func:`hepdl.generation.jet_record.jet_from_constituents`,
-    constituents in increasing record index) and cut exactly.
+    Either way, only jets whose axis passes the pT and |eta| window (and, for a truth-matched
+    process, the truth match) with a margin of 1e-6 are built
+    (:func:`hepdl.generation.jet_record.jet_from_constituents`, constituents in increasing record
+    index) and cut exactly.
+
+    With a ``detector`` (setting; batch path only), each batch's visible final state is replaced
+    by the detector's energy-flow objects before the clustering (``self.detector``, see
+    :mod:`hepdl.generation.detector`; its random numbers depend on the seed and the events'
+    numbers, not on the batch sizes).
 
     ``clustering`` (an attribute) describes the path in use. ``n_events`` counts the events used
     (handed to the selection), ``n_generated`` the events Pythia generated, ``n_failed`` the
@@ -260,7 +274,8 @@ class JetGenerator:
         self.process = process
         self.settings = resolve_settings(process, settings)
         self.seed = check_seed(seed)
-        self.label = PROCESSES[process][0]
+        self.definition = PROCESSES[process]
+        self.label = self.definition.label
         self.commands = pythia_commands(process, self.seed, self.settings) + list(extra_commands)
         self.pythia = pythia8mc.Pythia("", False)
         for command in self.commands:
@@ -269,7 +284,7 @@ class JetGenerator:
         if not self.pythia.init():
             raise HepdlError(f"Pythia failed to initialise with: {'; '.join(self.commands)}")
         s = self.settings
-        # pT, |eta| and the top truth match are first checked on the clustering's jet axis (the
+        # pT, |eta| and the truth match are first checked on the clustering's jet axis (the
         # E-scheme sum of the same constituents, equal to _jet's sum up to rounding, ~1e-13) with a
         # margin of 1e-6; only jets that pass are read and get the exact cuts on their constituent sum.
         self._pt_lo = s["jet_pt_min"] * (1 - 1e-6)
@@ -303,6 +318,12 @@ class JetGenerator:
             # visible final state, massSet=2: true masses, no hook, useFJcore=True, useStandardR=True).
             self.slow_jet = pythia8mc.SlowJet(-1, s["jet_r"], self._cluster_pt_min, 25.0, 2, 2, None, True, True)
             self.clustering = "Pythia SlowJet (fjcore)"
+        #: the detector whose energy-flow objects are clustered instead of the particles
+        #: (:mod:`hepdl.generation.detector`; setting ``detector``); None: particle level
+        self.detector = make_detector(s["detector"], self.seed, self.pythia.particleData)
+        if self.detector is not None and not self._batched:
+            raise HepdlError(f"detector {s['detector']}: runs on the batch path only (clustering='fastjet', "
+                             "pythia8mc with Pythia.nextBatch)")
         # load the compiled code now (from numba's cache, or compile it once): start-up, not per event
         jet_from_constituents(np.array([[10.0], [0.0], [0.0], [10.0]]), np.zeros(1, dtype=np.int64), 1)
 
@@ -314,7 +335,8 @@ class JetGenerator:
 
         Each jet is a dict: ``jet_pt, jet_eta, jet_phi, jet_mass`` (float), ``const`` (float64
         array of shape ``(n, 4)``: pt, eta, phi, e sorted by decreasing pt, n <= max_constituents)
-        and, for top, ``truth`` (shape ``(4, 4)``, see :func:`hepdl.generation.truth.hadronic_top_partons`).
+        and, for a process with truth matching (all but qcd), ``truth``: the matched object's partons,
+        shape ``(n_partons, 4)`` (see :class:`hepdl.generation.processes.Process`).
         """
         if self._batched:
             while not self._pending:
@@ -324,12 +346,12 @@ class JetGenerator:
             if candidates is None:
                 return []
             first, end, jets = candidates
-            return self._select(jets, lambda: self._top_partons_from_batch(first, end), self._p4_from_batch)
+            return self._select(jets, lambda: self._partons_from_batch(first, end), self._p4_from_batch)
         while not self.pythia.next():
             self._count_failures(1)
         self.n_events += 1
         self.n_generated += 1
-        return self._select(self._candidates_slowjet(), lambda: hadronic_top_partons(self.event),
+        return self._select(self._candidates_slowjet(), lambda: self.definition.partons_from_event(self.event),
                             self._p4_from_slowjet)
 
     def _count_failures(self, n: int) -> None:
@@ -337,24 +359,26 @@ class JetGenerator:
         if self.n_failed > 1000 + self.n_events:
             raise HepdlError(f"Pythia failed on {self.n_failed} events (settings: {'; '.join(self.commands)})")
 
-    def _select(self, candidates: list[tuple[float, float, Any]], top_partons: Callable[[], np.ndarray],
+    def _select(self, candidates: list[tuple[float, float, Any]], truth_partons: Callable[[], np.ndarray],
                 p4_of: Callable[[Any], np.ndarray]) -> list[dict[str, Any]]:
         """The selected jets among ``candidates``: (eta, phi, handle) of jets whose axis passed the
         pT and |eta| window, in decreasing pT; ``p4_of(handle)`` gives a jet's constituents
-        ``(4, n)`` (px, py, pz, E in increasing record index), ``top_partons()`` the event's truth."""
+        ``(4, n)`` (px, py, pz, E in increasing record index), ``truth_partons()`` the event's
+        truth objects (processes with truth matching only)."""
         jets = []
         partons = None
+        matching = bool(self.definition.truth_partons)
         for eta, phi, handle in candidates:
-            if self.label == 1:
+            if matching:
                 if partons is None:
-                    partons = top_partons()
-                if matched_top_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
+                    partons = truth_partons()
+                if matched_index(eta, phi, partons, self._dr_hi) < 0:  # cannot match: skip reading it
                     continue
             jet = self._jet(p4_of(handle))
             if jet is None:
                 continue
-            if self.label == 1:
-                k = matched_top_index(jet["jet_eta"], jet["jet_phi"], partons, self.settings["truth_match_dr"])
+            if matching:
+                k = matched_index(jet["jet_eta"], jet["jet_phi"], partons, self.settings["truth_match_dr"])
                 if k < 0:
                     continue
                 jet["truth"] = partons[k]
@@ -398,9 +422,14 @@ class JetGenerator:
         rows = np.flatnonzero((columns["status"] > 0) & (self._visible_ids[k] == abs_id))  # visible final state
         offsets = np.zeros(n_events + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        starts = np.searchsorted(rows, offsets)  # per event: its first row in `rows`
-        momenta = dict(zip(("px", "py", "pz", "E"), (c[rows] for c in p4), strict=True))
-        particles = ak.unflatten(ak.zip(momenta), np.diff(starts))
+        # what is clustered: the visible final state, or at detector level the detector's energy-flow objects
+        inputs, input_counts = [c[rows] for c in p4], np.diff(np.searchsorted(rows, offsets))
+        if self.detector is not None:
+            inputs, input_counts = self.detector.energy_flow_of_batch(prt, columns["id"], p4, rows, offsets,
+                                                                      self.n_generated - n_events)
+        starts = np.zeros(n_events + 1, dtype=np.int64)  # per event: its first entry in `inputs`
+        np.cumsum(input_counts, out=starts[1:])
+        particles = ak.unflatten(ak.zip(dict(zip(("px", "py", "pz", "E"), inputs, strict=True))), input_counts)
         if self._banner_silenced:
             sequence = self._fastjet.ClusterSequence(particles, self._definition)
         else:  # FastJet prints a banner on stdout at its first clustering
@@ -427,18 +456,18 @@ class JetGenerator:
                 chosen = sorted(passing[jet_event[passing] == event].tolist(), key=lambda j: -jet_pt[j])
                 pending[event] = (offsets[event], offsets[event + 1], [
                     (float(jet_eta[j]), float(jet_phi[j]),
-                     rows[starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]])])
+                     starts[event] + np.sort(member_index[member_offsets[j]:member_offsets[j + 1]]))
                     for j in chosen])
-        self._columns, self._p4 = columns, p4
+        self._columns, self._p4, self._inputs = columns, p4, inputs
         pending.reverse()
         self._pending = pending
 
-    def _p4_from_batch(self, rows: np.ndarray) -> np.ndarray:
-        return np.stack([c[rows] for c in self._p4])
+    def _p4_from_batch(self, entries: np.ndarray) -> np.ndarray:
+        return np.stack([c[entries] for c in self._inputs])
 
-    def _top_partons_from_batch(self, first: int, end: int) -> np.ndarray:
+    def _partons_from_batch(self, first: int, end: int) -> np.ndarray:
         c = self._columns
-        return hadronic_top_partons_from_columns(
+        return self.definition.partons_from_columns(
             *(c[name][first:end].tolist() for name in ("id", "status", "daughter1", "daughter2")),
             *(v[first:end].tolist() for v in self._p4[:3]))
 
@@ -486,11 +515,12 @@ def _visible_ids(particle_data: Any) -> np.ndarray:
     return np.array(sorted(ids), dtype=np.int64)
 
 
-def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -> ak.Array:
+def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False, n_partons: int = 4) -> ak.Array:
     """Canonical record array (see :mod:`hepdl.io.jets_file`) from :meth:`JetGenerator.next_event` jets.
 
-    With ``truth=True`` (top jets only) adds regular fields ``truth_id, truth_pt, truth_eta,
-    truth_phi`` of shape ``(n_jets, 4)`` for (top, b, q1, q2) of the matched top.
+    With ``truth=True`` (truth-matched processes only) adds regular fields ``truth_id, truth_pt,
+    truth_eta, truth_phi`` of shape ``(n_jets, n_partons)`` for the partons of the matched object
+    (top: top, b, q1, q2; see :data:`hepdl.generation.processes.PROCESSES`).
     """
     n = len(jets)
     counts = np.fromiter((len(j["const"]) for j in jets), dtype=np.int64, count=n)
@@ -508,7 +538,7 @@ def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -
     for name, column in zip(CONST_FIELDS, columns, strict=True):
         fields[name] = ak.unflatten(column, counts)
     if truth:
-        table = np.stack([j["truth"] for j in jets]) if n else np.zeros((0, 4, 4))
+        table = np.stack([j["truth"] for j in jets]) if n else np.zeros((0, n_partons, 4))
         for k, name in enumerate(("truth_id", "truth_pt", "truth_eta", "truth_phi")):
             fields[name] = table[:, :, k].astype(np.int32 if k == 0 else np.float64)
     return ak.zip(fields, depth_limit=1)
@@ -516,21 +546,23 @@ def jets_to_array(jets: list[dict[str, Any]], label: int, truth: bool = False) -
 
 def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any] | None = None,
                   progress: bool = True, truth: bool = False, stats: dict[str, Any] | None = None) -> ak.Array:
-    """Generate exactly ``n_jets`` jets of ``process`` (``"qcd"`` or ``"top"``) with Pythia ``seed``.
+    """Generate exactly ``n_jets`` jets of ``process`` (a key of :data:`PROCESSES`) with Pythia ``seed``.
 
     ``settings``: generation settings (keys of :data:`SETTING_NAMES`; see :func:`resolve_settings`).
     Returns an awkward Array of ``n_jets`` canonical records (``jet_pt, jet_eta, jet_phi,
     jet_mass`` float32, ``jet_nconst, label`` int32, jagged float32 ``const_pt, const_eta,
-    const_phi, const_e``; GeV, rad). ``truth=True`` (top only) adds the matched truth partons.
+    const_phi, const_e``; GeV, rad). ``truth=True`` (processes with truth matching: all but
+    ``qcd``) adds the matched truth partons (see :func:`jets_to_array`).
     ``stats``, if given, receives ``n_events`` (events used), ``n_generated_events`` (with the
     rest of the last batch), ``n_failed_events``, ``sigma_gen_mb`` (over all generated), the
-    ``clustering`` path (see :class:`JetGenerator`) and the resolved ``settings`` and
+    ``clustering`` path (see :class:`JetGenerator`), the ``detector`` ("none" or its settings,
+    :meth:`hepdl.generation.detector.Detector.describe`) and the resolved ``settings`` and
     ``pythia_commands``. Same arguments -> identical output.
     """
     if isinstance(n_jets, bool) or not isinstance(n_jets, (int, np.integer)) or n_jets < 1:
         raise HepdlError(f"--n-jets: expected an integer >= 1, got {n_jets!r}")
-    if truth and process != "top":
-        raise HepdlError("truth partons exist for process 'top' only")
+    if truth and process in PROCESSES and not PROCESSES[process].truth_partons:
+        raise HepdlError(f"process '{process}' has no truth partons")
     generator = JetGenerator(process, seed, settings)
     jets: list[dict[str, Any]] = []
     bar = _progress(int(n_jets), process) if progress else contextlib.nullcontext()
@@ -555,9 +587,10 @@ def generate_jets(process: str, n_jets: int, seed: int, settings: dict[str, Any]
         stats.update(n_events=generator.n_events, n_generated_events=generator.n_generated,
                      n_failed_events=generator.n_failed,
                      sigma_gen_mb=generator.sigma_gen_mb(), clustering=generator.clustering,
+                     detector=generator.detector.describe() if generator.detector is not None else "none",
                      settings=dict(generator.settings), pythia_commands=list(generator.commands))
     log.debug("%s: %d jets from %d events", process, len(jets), generator.n_events)
-    return jets_to_array(jets, generator.label, truth=truth)
+    return jets_to_array(jets, generator.label, truth=truth, n_partons=len(generator.definition.truth_partons))
 
 
 def _progress(total: int, process: str):

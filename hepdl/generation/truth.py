@@ -170,3 +170,90 @@ def matched_top_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_ma
             return k
     return -1
 
+
+# ----------------------------------------------------------------------------- resonance decays (W, Z, H, Z')
+#
+# The other generated processes have one decay step: a resonance R of the hard process decays to
+# two partons. As for the top, R is its *last* copy (``Particle.iBotCopyId``, the one that decays:
+# its momentum includes every recoil it took from initial-state radiation), and its two daughters
+# are taken *as produced by the decay*, before their own shower (QCD, QED, or the Hidden Valley
+# shower of a dark quark). Rows: (R, d1, d2), each (pdg id, pT [GeV], eta, phi [rad]), d1 and d2
+# in record order. An R whose last copy does not decay to exactly two partons with |id| in
+# ``daughter_ids`` (e.g. a Z' of the dark-shower process that decays to Standard-Model quarks) is
+# skipped. Which of R, d1, d2 must lie near the jet is the process's choice
+# (:mod:`hepdl.generation.processes`).
+
+
+def resonance_decay_partons(event: Any, resonance_id: int, daughter_ids: tuple[int, ...]) -> np.ndarray:
+    """(R, d1, d2) of every resonance ``|id| == resonance_id`` of the hard process in a Pythia event.
+
+    Reads the event through pythia8mc's accessors (``iBotCopyId``, ``daughterList``, ``id``,
+    ``pT``, ``eta``, ``phi``). Returns float64 ``(n_resonances, 3, 4)``; axis 2 is (pdg id, pT
+    [GeV], eta, phi [rad]). The hard process's outgoing particles (|status| 22) are among the first
+    entries, as for :func:`hadronic_top_partons`.
+    """
+    rows = []
+    for i in range(3, min(int(event.size()), 12)):
+        particle = event[i]
+        if particle.idAbs() != resonance_id or abs(particle.status()) != 22:
+            continue
+        last = event[_last_copy(event, i)]
+        daughters = [d for d in last.daughterList() if event[d].idAbs() in daughter_ids]
+        if len(daughters) != 2 or len(list(last.daughterList())) != 2:
+            continue
+        rows.append([[p.id(), p.pT(), p.eta(), p.phi()] for p in (last, *map(event.__getitem__, daughters))])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 3, 4)
+
+
+def _pt_eta_phi(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Pythia's ``Particle::pT``, ``eta`` and ``phi`` from px, py, pz (the same arithmetic)."""
+    pt = math.sqrt(x * x + y * y)
+    eta = math.log((math.sqrt(x * x + y * y + z * z) + abs(z)) / max(TINY, pt))
+    return pt, (eta if z > 0 else -eta), math.atan2(y, x)
+
+
+def resonance_decay_partons_from_columns(ids: list[int], status: list[int], daughter1: list[int],
+                                         daughter2: list[int], px: list[float], py: list[float],
+                                         pz: list[float], resonance_id: int,
+                                         daughter_ids: tuple[int, ...]) -> np.ndarray:
+    """:func:`resonance_decay_partons` on one event's columns of pythia8mc's batch interface
+    (arguments as for :func:`hadronic_top_partons_from_columns`). Same output, bit for bit."""
+    rows = []
+    for i in range(3, min(len(ids), 12)):
+        if abs(ids[i]) != resonance_id or abs(status[i]) != 22:
+            continue
+        last = _bottom_copy(ids, daughter1, daughter2, i)
+        every = _daughter_list(daughter1[last], daughter2[last])
+        daughters = [d for d in every if abs(ids[d]) in daughter_ids]
+        if len(daughters) != 2 or len(every) != 2:
+            continue
+        rows.append([[ids[j], *_pt_eta_phi(px[j], py[j], pz[j])] for j in (last, *daughters)])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 3, 4)
+
+
+def matched_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_max: float) -> int:
+    """Index of the first truth object (axis 0 of ``partons``, shape ``(n_objects, n_partons, 4)``
+    with (pdg id, pT, eta, phi) on axis 2) whose partons all lie within ``dr_max`` of the jet axis
+    (eta, phi), or -1. :func:`matched_top_index` for any number of partons per object."""
+    dr2_max = dr_max * dr_max
+    for k, obj in enumerate(np.asarray(partons, dtype=np.float64).tolist()):
+        for _, _, eta, phi in obj:
+            dphi = (phi - jet_phi + math.pi) % (2 * math.pi) - math.pi
+            if (eta - jet_eta) ** 2 + dphi * dphi >= dr2_max:
+                break
+        else:
+            return k
+    return -1
+
+
+def match_partons(jet_eta: np.ndarray, jet_phi: np.ndarray, partons: np.ndarray, dr_max: float) -> np.ndarray:
+    """:func:`match_top` for any number of partons per object: which jets (shape ``(n_jets,)``)
+    have every parton of at least one object of ``partons`` (``(n_objects, n_partons, 4)``)
+    within ``dr_max``. Vectorised over jets, objects and partons."""
+    jet_eta = np.asarray(jet_eta, dtype=np.float64)
+    jet_phi = np.asarray(jet_phi, dtype=np.float64)
+    partons = np.asarray(partons, dtype=np.float64)
+    if partons.ndim != 3 or partons.shape[0] == 0:
+        return np.zeros(jet_eta.shape, dtype=bool)
+    dr = delta_r(jet_eta[:, None, None], jet_phi[:, None, None], partons[None, :, :, 2], partons[None, :, :, 3])
+    return np.any(np.all(dr < dr_max, axis=2), axis=1)

@@ -61,8 +61,8 @@ def physics_label(config: dict[str, Any]) -> dict[str, Any]:
 
     An entry set in ``report.label`` wins. Otherwise it is derived from the datasets the
     experiments use, when they all agree: generated datasets give sqrt(s), anti-kt with its R,
-    the pT window and |eta| acceptance of their generation settings, and particle level (hepdl
-    has no detector simulation yet); file datasets give the pT and |eta| window of their reader
+    the pT window and |eta| acceptance of their generation settings, and the level from their
+    ``detector`` setting (none: particle, else detector); file datasets give the pT and |eta| window of their reader
     cuts and nothing else.
     """
     from hepdl.config import generation_settings
@@ -76,8 +76,7 @@ def physics_label(config: dict[str, Any]) -> dict[str, Any]:
             for key, setting in _FROM_GENERATION.items():
                 derived[key].append(settings.get(setting))
             derived["jet_algorithm"].append("anti-kt")
-            # no detector simulation in generation yet: once it has one, derive "detector" from it here
-            derived["level"].append("particle")
+            derived["level"].append("particle" if settings["detector"] == "none" else "detector")
         else:
             cuts = dataset["reader"].get("cuts", {})
             for key in LABEL_KEYS:
