@@ -115,7 +115,9 @@ def test_tiny_workflow_runs_locally(local_run):
     expected |= {(e, f"baseline_{b}") for e in ("top_vs_qcd", "qcd_vs_top") for b in ("mass", "nconst", "tau32")}
     assert expected <= set(rows)
     for row in rows.values():
-        assert 0.0 <= row["auc_low"] <= row["auc"] <= row["auc_high"] <= 1.0
+        # a percentile interval of 10 resamples (evaluation.bootstrap of .test) of ~40 jets may miss
+        # the AUC of the full sample, so only its order and range are checked here
+        assert 0.0 <= row["auc_low"] <= row["auc_high"] <= 1.0 and 0.0 <= row["auc"] <= 1.0
         assert row["n_background"] > 0 and row["n_signal"] > 0
     # every heavy rule left a benchmark file
     for stage in ("generate", "images", "train", "score"):
@@ -153,6 +155,10 @@ def _slurm_up() -> bool:
     return probe.returncode == 0 and any(s in probe.stdout for s in ("idle", "mixed", "allocated"))
 
 
+#: what the SLURM test builds: the smallest experiment of .test (one training), the rest is the same code
+SLURM_TARGET = "results/metrics/qcd_vs_top/plain/none.json"
+
+
 @pytest.mark.slurm
 @pytest.mark.workflow
 def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
@@ -162,7 +168,8 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
         pytest.skip("no SLURM cluster here (.ci/run starts one: scripts/slurm-one-node.sh up)")
     workdir = _workdir(tmp_path, ROOT / ".test" / "config")
     result = snakemake(
-        workdir, "--executor", "slurm", "--jobs", "4", "--profile", str(ROOT / "profiles" / "slurm"),
+        workdir, SLURM_TARGET,  # one experiment: generation, images, training, scoring and evaluation jobs
+        "--executor", "slurm", "--jobs", "4", "--profile", str(ROOT / "profiles" / "slurm"),
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
         "--slurm-keep-successful-logs", "--default-resources", "slurm_account=root",
         "--latency-wait", "10", "--set-threads", "train=1",  # same threads as the local run
@@ -179,13 +186,15 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
     listed = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i"], capture_output=True, text=True, check=True)
     assert job_ids <= set(listed.stdout.split())
     # same results as the local run
-    local, slurm = _metrics_rows(local_run), _metrics_rows(workdir)
-    assert set(local) == set(slurm)
-    for key, row in local.items():
-        assert slurm[key]["auc"] == row["auc"], key
-    for path in sorted((local_run / "results" / "scores").rglob("*.h5")):
-        other = workdir / path.relative_to(local_run)
-        with h5py.File(path, "r") as a, h5py.File(other, "r") as b:
+    slurm_rows = json.loads((workdir / SLURM_TARGET).read_text())["rows"]
+    local = _metrics_rows(local_run)
+    assert [(row["experiment"], row["variant"]) for row in slurm_rows] == [("qcd_vs_top", "plain")]
+    assert slurm_rows[0]["auc"] == local["qcd_vs_top", "plain"]["auc"]
+    slurm_scores = sorted((workdir / "results" / "scores" / "qcd_vs_top").rglob("*.h5"))
+    assert {path.stem for path in slurm_scores} >= {"background", "signal"}
+    for path in slurm_scores:
+        local_path = local_run / path.relative_to(workdir)
+        with h5py.File(local_path, "r") as a, h5py.File(path, "r") as b:
             np.testing.assert_array_equal(a["jets/model_score"][:], b["jets/model_score"][:])
 
 
