@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,29 @@ def test_default_config_dry_run(tmp_path):
     out = result.stdout + result.stderr
     for rule in ("generate", "images", "train", "score", "evaluate", "baselines", "report"):
         assert f"rule {rule}:" in out or f"\n{rule} " in out
+
+
+def test_experiments_training_on_the_same_dataset_share_one_model(tmp_path):
+    """config/anomalies.yaml: five QCD-trained experiments and five signal-trained ones, two image
+    transforms each, train 2 + 5 x 2 = 12 models, not 20; each experiment scores with the model
+    of its training dataset."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config" / "anomalies.yaml").read_text())
+    expected = {(exp["train"], transform) for exp in config["experiments"].values() for transform in exp["transforms"]}
+    assert len(expected) < sum(len(exp["transforms"]) for exp in config["experiments"].values())
+    workdir = tmp_path / "work"
+    (workdir / "config").mkdir(parents=True)
+    shutil.copy(ROOT / "config" / "anomalies.yaml", workdir / "config" / "config.yaml")
+    result = snakemake(workdir, "--dry-run", "--cores", "2", "--printshellcmds")
+    _assert_ok(result)
+    out = result.stdout + result.stderr
+    trained = set(re.findall(r"--output results/models/(\w+)/(\w+)/model\.pt", out))
+    assert trained == expected
+    name, exp = next((n, e) for n, e in config["experiments"].items() if e["train"] == "qcd")
+    transform = exp["transforms"][0]
+    assert re.search(rf"--model results/models/qcd/{transform}/model\.pt .*--output results/scores/{name}/{transform}/"
+                     r"signal\.h5", out)
 
 
 def test_dry_run_parses_without_torch_and_writes_nothing(tmp_path):

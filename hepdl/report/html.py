@@ -7,8 +7,8 @@
 carry the ROC curves with their bootstrap bands, score histograms, mass-sculpting histograms and
 mean images, so no scores file is needed; which experiment/variant each belongs to is read from
 its rows). ``--histories`` takes training-history CSVs of ``hepdl train``; ``LABEL=PATH`` names a
-curve (``EXPERIMENT/TRANSFORM=results/models/EXPERIMENT/TRANSFORM/history.csv`` is matched to
-that model's learning ratio), a bare path is labelled by its path.
+curve (``EXPERIMENT/TRANSFORM=results/models/DATASET/TRANSFORM/history.csv``, DATASET the experiment's
+training dataset, is matched to that model's learning ratio), a bare path is labelled by its path.
 
 Plots (PNG shown, PDF linked) are written next to the HTML file as
 ``plots/<experiment>/<variant>/<plot>.png`` and ``.pdf`` (plot stems and their meaning:

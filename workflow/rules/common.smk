@@ -108,7 +108,7 @@ def experiment(name):
 
 
 def train_images(wildcards):
-    return images_of(experiment(wildcards.experiment)["train"])
+    return images_of(wildcards.dataset)
 
 
 #: scored roles: the test jets of the background and signal datasets, and the validation jets of
@@ -126,8 +126,20 @@ def role_split(wildcards):
 
 
 def trainings():
-    """(experiment, transform) pairs: one training each."""
+    """(experiment, transform) pairs: every model an experiment uses."""
     return [(name, transform) for name, exp in config["experiments"].items() for transform in exp["transforms"]]
+
+
+def model_path(experiment_name, transform, file="model.pt"):
+    """The model (or its history.csv) of one experiment and transform. A model is trained once per
+    (training dataset, transform): the model and training settings are global, so experiments that
+    train on the same dataset (QCD-trained taggers of several signals) share it."""
+    return f"results/models/{experiment(experiment_name)['train']}/{transform}/{file}"
+
+
+def training_jobs():
+    """The distinct (training dataset, transform) pairs: one training job each."""
+    return sorted({(experiment(name)["train"], transform) for name, transform in trainings()})
 
 
 def training_threads():
@@ -140,7 +152,7 @@ def training_threads():
     except WorkflowError:  # cluster executors define no total number of cores
         return 2
     cores = cores if isinstance(cores, int) and cores > 0 else 2
-    return max(1, min(8, cores // max(1, len(trainings()))))
+    return max(1, min(8, cores // max(1, len(training_jobs()))))
 
 
 def gpus_for_device():

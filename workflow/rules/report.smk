@@ -2,7 +2,7 @@ rule report:
     input:
         config=ancient(RESOLVED_CONFIG),
         metrics=all_metrics(),
-        histories=[f"results/models/{name}/{transform}/history.csv" for name, transform in trainings()],
+        histories=[model_path(name, transform, "history.csv") for name, transform in trainings()],
     output:
         # hepdl's own report, embedded whole in `snakemake --report` (page, PNG and PDF plots)
         html=report(

@@ -2,7 +2,7 @@ rule score:
     # role background / signal: the test jets of the experiment's background / signal dataset;
     # role validation: the validation jets of its training dataset (score corrections are fitted on them)
     input:
-        model="results/models/{experiment}/{transform}/model.pt",
+        model=lambda wc: model_path(wc.experiment, wc.transform),
         images=role_images,
     output:
         "results/scores/{experiment}/{transform}/{role}.h5",

@@ -1,15 +1,16 @@
 rule train:
-    # one model per (experiment, image transform); score corrections need no retraining
+    # one model per (training dataset, image transform), shared by the experiments that train on that
+    # dataset (model and training settings are global); score corrections need no retraining
     input:
         config=ancient(RESOLVED_CONFIG),
         images=train_images,
     output:
-        model="results/models/{experiment}/{transform}/model.pt",
-        history="results/models/{experiment}/{transform}/history.csv",
+        model="results/models/{dataset}/{transform}/model.pt",
+        history="results/models/{dataset}/{transform}/history.csv",
     log:
-        "results/logs/train/{experiment}_{transform}.log",
+        "results/logs/train/{dataset}_{transform}.log",
     benchmark:
-        "results/benchmarks/train/{experiment}_{transform}.tsv"
+        "results/benchmarks/train/{dataset}_{transform}.tsv"
     params:
         settings=lambda wc: section("model") + section("training") + section("image_transforms", wc.transform)
         + str(SEED),
