@@ -96,6 +96,9 @@ class Clock:
     """Wall and process CPU time, accumulated over the blocks of one contender."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.wall = self.cpu = 0.0
 
     def __enter__(self) -> None:
@@ -185,6 +188,34 @@ def rate(args: argparse.Namespace) -> None:
               f"{n_jets / clock.cpu:7.1f}  {generator.clustering}", flush=True)
 
 
+def _race(contenders: dict, events: int, on_start=None) -> tuple[dict[str, list], dict[str, Clock]]:
+    """Time ``contenders`` ("bare next()" first: only ``pythia.next()``; the others whole
+    generation) over ``events`` events each, in blocks of ``BLOCK`` in rotating order, one core.
+    The first event of each (start-up, its first batch) is not timed; ``on_start`` runs after it.
+    Returns the jets and the clock of each contender."""
+    contenders["bare next()"].pythia.next()
+    jets: dict[str, list] = {name: [] for name in contenders}
+    for name, generator in list(contenders.items())[1:]:
+        jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
+    if on_start is not None:
+        on_start()
+    clocks = {name: Clock() for name in contenders}
+    total = 1 + events // BLOCK * BLOCK  # events each path uses
+    names = list(contenders)
+    for block in range(events // BLOCK):
+        for name in names[block % len(names):] + names[:block % len(names)]:
+            generator, out = contenders[name], jets[name]
+            with clocks[name]:
+                if name == "bare next()":
+                    for _ in range(BLOCK):
+                        generator.pythia.next()
+                else:
+                    for _ in range(BLOCK):
+                        generator.events_expected = total - generator.n_events
+                        out.extend(generator.next_event())
+    return jets, clocks
+
+
 def paths(args: argparse.Namespace) -> None:
     print(f"# {args.events} events per process, default settings, one core, blocks of {BLOCK} in rotating order; "
           f"ratio = events/s of the whole generation (no file writing) / events/s of bare next()")
@@ -192,24 +223,8 @@ def paths(args: argparse.Namespace) -> None:
         contenders = {"bare next()": JetGenerator(process, args.seed, {}, clustering="slowjet"),
                       "SlowJet + accessors": JetGenerator(process, args.seed, {}, clustering="slowjet"),
                       "fastjet + nextBatch": JetGenerator(process, args.seed, {}, clustering="fastjet")}
-        contenders["bare next()"].pythia.next()
-        jets: dict[str, list] = {name: [] for name in contenders}
-        for name, generator in list(contenders.items())[1:]:
-            jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
-        clocks = {name: Clock() for name in contenders}
-        total = 1 + args.events // BLOCK * BLOCK  # events each path uses
+        jets, clocks = _race(contenders, args.events)
         names = list(contenders)
-        for block in range(args.events // BLOCK):
-            for name in names[block % 3:] + names[:block % 3]:
-                generator, out = contenders[name], jets[name]
-                with clocks[name]:
-                    if name == "bare next()":
-                        for _ in range(BLOCK):
-                            generator.pythia.next()
-                    else:
-                        for _ in range(BLOCK):
-                            generator.events_expected = total - generator.n_events
-                            out.extend(generator.next_event())
         same = _same_jets(jets["SlowJet + accessors"], jets["fastjet + nextBatch"])
         bare = clocks["bare next()"]
         print(f"{process}: {len(jets['SlowJet + accessors'])} jets, the two paths select the same jets bit for bit: "
@@ -238,25 +253,8 @@ def detector(args: argparse.Namespace) -> None:
         contenders = {"bare next()": JetGenerator(process, args.seed, {}, clustering="slowjet"),
                       "particle level": JetGenerator(process, args.seed, {"detector": "none"}),
                       "detector level": JetGenerator(process, args.seed, {"detector": "atlas_delphes"})}
-        contenders["bare next()"].pythia.next()
-        jets: dict[str, list] = {name: [] for name in contenders}
-        for name, generator in list(contenders.items())[1:]:
-            jets[name].extend(generator.next_event())  # start-up: first event (its batch of 16) not timed
-        spent.wall = spent.cpu = 0.0
-        clocks = {name: Clock() for name in contenders}
-        total = 1 + args.events // BLOCK * BLOCK
+        jets, clocks = _race(contenders, args.events, on_start=spent.reset)
         names = list(contenders)
-        for block in range(args.events // BLOCK):
-            for name in names[block % 3:] + names[:block % 3]:
-                generator, out = contenders[name], jets[name]
-                with clocks[name]:
-                    if name == "bare next()":
-                        for _ in range(BLOCK):
-                            generator.pythia.next()
-                    else:
-                        for _ in range(BLOCK):
-                            generator.events_expected = total - generator.n_events
-                            out.extend(generator.next_event())
         n = args.events // BLOCK * BLOCK
         bare = clocks["bare next()"]
         print(f"{process}: the same {n} events (seed {args.seed}) at both levels")

@@ -160,15 +160,7 @@ def matched_top_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_ma
     Same criterion as :func:`match_top` for a single jet, in plain Python floats: this runs once
     per candidate jet during generation, where numpy's per-call overhead would dominate.
     """
-    dr2_max = dr_max * dr_max
-    for k, top in enumerate(np.asarray(partons, dtype=np.float64).reshape(-1, 4, 4).tolist()):
-        for _, _, eta, phi in top:
-            dphi = (phi - jet_phi + math.pi) % (2 * math.pi) - math.pi
-            if (eta - jet_eta) ** 2 + dphi * dphi >= dr2_max:
-                break
-        else:
-            return k
-    return -1
+    return matched_index(jet_eta, jet_phi, np.asarray(partons, dtype=np.float64).reshape(-1, 4, 4), dr_max)
 
 
 # ----------------------------------------------------------------------------- resonance decays (W, Z, H, Z')
@@ -234,7 +226,7 @@ def resonance_decay_partons_from_columns(ids: list[int], status: list[int], daug
 def matched_index(jet_eta: float, jet_phi: float, partons: np.ndarray, dr_max: float) -> int:
     """Index of the first truth object (axis 0 of ``partons``, shape ``(n_objects, n_partons, 4)``
     with (pdg id, pT, eta, phi) on axis 2) whose partons all lie within ``dr_max`` of the jet axis
-    (eta, phi), or -1. :func:`matched_top_index` for any number of partons per object."""
+    (eta, phi), or -1; :func:`matched_top_index` is its four-parton case."""
     dr2_max = dr_max * dr_max
     for k, obj in enumerate(np.asarray(partons, dtype=np.float64).tolist()):
         for _, _, eta, phi in obj:
