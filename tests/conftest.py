@@ -11,6 +11,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_collection_modifyitems(items):
+    """The workflow tests (snakemake end to end, the longest) first, the SLURM one ahead of them,
+    the order otherwise kept: with pytest-xdist (`make test` runs one worker per core) they start
+    at once, next to the short tests, instead of last and alone, and the SLURM run (mostly
+    waiting on the scheduler) overlaps the local run of the same workflow on the other worker."""
+    items.sort(key=lambda item: (item.get_closest_marker("slurm") is None, item.get_closest_marker("workflow") is None))
+
+
 # --------------------------------------------------------------------------- generated jets
 # Small canonical jets files for every engineer's tests, generated once per test session
 # (Pythia 8, default physics settings, fixed seeds; a few seconds in all).

@@ -6,6 +6,7 @@ The local and SLURM runs must give identical metrics and scores (deterministic o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -115,10 +116,21 @@ def test_bad_config_key_stops_with_one_message(tmp_path):
     assert "traning" in result.stderr
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_run(tmp_path_factory) -> Path:
-    workdir = _workdir(tmp_path_factory.mktemp("local"), ROOT / ".test" / "config")
-    _assert_ok(snakemake(workdir, "--cores", "2", "--set-threads", "train=1"))
+    """The tiny workflow run locally, once per test session: under pytest-xdist its directory and
+    a lock lie in the temporary root all workers share, so the SLURM test (on another worker,
+    running its own workflow meanwhile) reads the same run instead of making its own."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    workdir = shared / "tiny_local_run"
+    with open(shared / "tiny_local_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes; a waiter then finds the run done
+        if not (workdir / "results" / "metrics.json").is_file():
+            shutil.rmtree(workdir, ignore_errors=True)
+            _workdir(workdir, ROOT / ".test" / "config")
+            _assert_ok(snakemake(workdir, "--cores", "2", "--set-threads", "train=1"))
     return workdir
 
 
@@ -130,6 +142,7 @@ def _metrics_rows(workdir: Path) -> dict[tuple[str, str], dict]:
 
 
 @pytest.mark.workflow
+@pytest.mark.xdist_group("tiny_workflow")  # the two tests that read local_run first, on one worker
 def test_tiny_workflow_runs_locally(local_run):
     report = local_run / "results" / "report" / "index.html"
     assert report.is_file() and report.stat().st_size > 1000
@@ -149,6 +162,7 @@ def test_tiny_workflow_runs_locally(local_run):
 
 
 @pytest.mark.workflow
+@pytest.mark.xdist_group("tiny_workflow")
 def test_snakemake_report_zip(local_run):
     """`snakemake --report` embeds hepdl's HTML report with its plots, and labels every plot
     item by experiment, variant and plot."""
@@ -185,7 +199,7 @@ SLURM_TARGET = "results/metrics/qcd_vs_top/plain/none.json"
 
 @pytest.mark.slurm
 @pytest.mark.workflow
-def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
+def test_tiny_workflow_on_slurm_matches_local(request, tmp_path):
     if not _slurm_up():
         if os.environ.get("HEPDL_REQUIRE_SLURM") == "1":
             pytest.fail("HEPDL_REQUIRE_SLURM=1 but no SLURM cluster answers `sinfo`")
@@ -209,7 +223,9 @@ def test_tiny_workflow_on_slurm_matches_local(local_run, tmp_path):
         job_ids.add(provenance["slurm_job_id"])
     listed = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i"], capture_output=True, text=True, check=True)
     assert job_ids <= set(listed.stdout.split())
-    # same results as the local run
+    # same results as the local run (asked for only now: under pytest-xdist another worker makes it
+    # while the SLURM jobs run)
+    local_run = request.getfixturevalue("local_run")
     slurm_rows = json.loads((workdir / SLURM_TARGET).read_text())["rows"]
     local = _metrics_rows(local_run)
     assert [(row["experiment"], row["variant"]) for row in slurm_rows] == [("qcd_vs_top", "plain")]

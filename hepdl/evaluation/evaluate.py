@@ -46,7 +46,7 @@ log = logging.getLogger("hepdl.evaluation.evaluate")
 
 #: keys every metrics row has (plus one rejection_at_eps_s_<x> per configured eps_S); rows of
 #: kind "model" also carry ``transform``, ``correction``, the model name and how it trained
-#: (hepdl.models.model_file.TRAINING_KEYS, among them ``val_loss_over_average_image`` and ``learned``)
+#: (hepdl.models.record.TRAINING_KEYS, among them ``val_loss_over_average_image`` and ``learned``)
 ROW_KEYS = ("experiment", "variant", "kind", "trained_on", "background", "signal", "auc", "auc_low", "auc_high",
             "n_background", "n_signal")
 #: split codes (hepdl.io.splits)
@@ -172,7 +172,7 @@ def _score_vs_mass(bg_score, bg_mass, sig_score, sig_mass, mass_edges) -> dict[s
 def _training_record(background: dict[str, Any], signal: dict[str, Any]) -> dict[str, Any]:
     """How the scoring model trained (``training`` attribute of the scores files, written by
     ``hepdl score`` from the model file): learning ratio, learned, epochs, stop reason."""
-    from hepdl.models.model_file import TRAINING_KEYS
+    from hepdl.models.record import TRAINING_KEYS
 
     record = background["attrs"].get("training")
     if not isinstance(record, dict) or record.get("val_loss_over_average_image") is None:

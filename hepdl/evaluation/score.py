@@ -30,7 +30,7 @@ path                                type / shape            meaning
 Score corrections (:mod:`hepdl.evaluation.corrections`) are applied later, by ``hepdl evaluate``,
 from these columns. Root attributes: ``provenance`` (JSON), ``model`` (path of the model file),
 ``transform``, ``transform_options`` (JSON), ``split``, ``dataset_files`` (JSON list of the images
-files), ``training`` (JSON: :data:`hepdl.models.model_file.TRAINING_KEYS` from the model file:
+files), ``training`` (JSON: :data:`hepdl.models.record.TRAINING_KEYS` from the model file:
 learning ratio, learned, epochs, stop reason, input scale).
 """
 

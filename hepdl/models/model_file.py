@@ -3,7 +3,7 @@
 A model file is a safe checkpoint (:mod:`hepdl.core.checkpoint`, kind ``"model"``) holding the
 tensors ``state_dict`` (weights and buffers, the input scaling among them) and ``mean_image``, and
 the metadata written by :func:`hepdl.training.train.train` (model config, npix, transform and its
-options, seed, provenance, and how the model trained: :data:`TRAINING_KEYS`).
+options, seed, provenance, and how the model trained: :data:`hepdl.models.record.TRAINING_KEYS`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from hepdl.core.checkpoint import load_checkpoint
 from hepdl.core.errors import CheckpointError, HepdlError
 from hepdl.models import build_model
 from hepdl.models.base import AnomalyModel
+from hepdl.models.record import TRAINING_KEYS
 from hepdl.models.runtime import prepare_model
 
-#: what a scores file (attribute ``training``), an ONNX file and a metrics row carry about how the
-#: model trained
-TRAINING_KEYS = ("val_loss_over_average_image", "learned", "best_epoch", "epochs_trained", "max_epochs",
-                 "stop_reason", "input_scale")
 #: metadata every model file has
 REQUIRED_METADATA = ("model_config", "npix", "transform", "transform_options")
 

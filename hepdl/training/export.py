@@ -28,7 +28,8 @@ import torch
 
 from hepdl.core.atomic import atomic_path
 from hepdl.models.base import AnomalyModel
-from hepdl.models.model_file import TRAINING_KEYS, load_model
+from hepdl.models.model_file import load_model
+from hepdl.models.record import TRAINING_KEYS
 
 OPSET = 17
 
