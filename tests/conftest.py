@@ -19,6 +19,17 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: (item.get_closest_marker("slurm") is None, item.get_closest_marker("workflow") is None))
 
 
+@pytest.fixture
+def without_torch(tmp_path):
+    """Environment variables (a copy of os.environ) under which `import torch` fails: a fake
+    `torch` that raises ImportError is first on PYTHONPATH. For subprocesses that must not pay
+    torch's start-up (parsing the workflow, `hepdl evaluate`)."""
+    fake = tmp_path / "no_torch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('torch imported where it must not be')\n")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")]))
+
+
 # --------------------------------------------------------------------------- generated jets
 # Small canonical jets files for every engineer's tests, generated once per test session
 # (Pythia 8, default physics settings, fixed seeds; a few seconds in all).

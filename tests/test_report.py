@@ -337,22 +337,18 @@ def test_a_score_correction_is_fitted_on_validation_scores_and_named_in_the_vari
     assert main([*base, "--validation", str(test_as_validation)]) == 2
 
 
-def test_evaluate_runs_without_torch(run_dir, tmp_path):
+def test_evaluate_runs_without_torch(run_dir, tmp_path, without_torch):
     """`hepdl evaluate` reads scores files only: with a torch that refuses to import first on the
     path it still runs (and gives the same AUC), so that its many jobs do not pay torch's start-up."""
     import subprocess
     import sys
 
     root, metrics, _ = run_dir
-    fake = tmp_path / "no_torch" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('torch imported by hepdl evaluate')\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "plain.json"
     evaluate = subprocess.run([str(Path(sys.executable).parent / "hepdl"), "evaluate", "--config",
                                str(root / "config.yaml"), "--experiment", "top_vs_qcd", "--transform", "plain",
                                "--background", str(root / "top_vs_qcd_plain_background.h5"),
                                "--signal", str(root / "top_vs_qcd_plain_signal.h5"), "--output", str(out)],
-                              env=env, capture_output=True, text=True, check=False)
+                              env=without_torch, capture_output=True, text=True, check=False)
     assert evaluate.returncode == 0, evaluate.stderr
     assert json.loads(out.read_text())["rows"][0]["auc"] == json.loads(metrics[0].read_text())["rows"][0]["auc"]

@@ -75,15 +75,11 @@ def test_experiments_training_on_the_same_dataset_share_one_model(tmp_path):
                      r"signal\.h5", out)
 
 
-def test_dry_run_parses_without_torch_and_writes_nothing(tmp_path):
+def test_dry_run_parses_without_torch_and_writes_nothing(tmp_path, without_torch):
     """The Snakefile validates the config without importing torch (a `torch` that refuses to
     import is first on the path) and writes no file while parsing, even the resolved config."""
     workdir = _workdir(tmp_path / "work", ROOT / ".test" / "config")
-    fake = tmp_path / "no_torch" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('torch imported while parsing the workflow')\n")
-    env = _env()
-    env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), env.get("PYTHONPATH", "")])
+    env = {**_env(), "PYTHONPATH": without_torch["PYTHONPATH"]}
     cmd = [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--dry-run", "--cores", "2"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)

@@ -89,7 +89,7 @@ def plot_jet_gallery(images: np.ndarray, path: str | os.PathLike, n: int = 8,
                 continue
             artist = _draw(ax, shown[k], half_width, norm)
             ax.set_title(f"jet {k}", fontsize=12)
-            ax.minorticks_off()  # thumbnails: major ticks only (and a third of the drawing time)
+            ax.minorticks_off()  # thumbnails: major ticks only (about half the drawing time)
             ax.tick_params(labelsize=9)
             if k % n_cols == 0:
                 ax.set_ylabel(r"$\eta'$", fontsize=12)

@@ -1,5 +1,5 @@
-"""What a model file records about how its model trained (torch-free, so that evaluation and the
-report read it without importing torch).
+"""What a model file records about how its model trained (torch-free, so that ``hepdl evaluate``
+reads it without importing torch).
 
 ``hepdl train`` writes these keys into the model file's metadata; ``hepdl score`` copies them
 into the scores files (attribute ``training``), ``hepdl export`` into the ONNX file, and
